@@ -1,0 +1,63 @@
+"""What every Keras-trained detector shares: building on first fit, the Keras fit loop, saving as ``.keras``."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from ..base import Detector
+
+MODEL_FILE = "model.keras"
+
+
+class KerasDetector(Detector):
+    """A detector whose learning lives in one ``keras.Model`` subclass (``model_``) with its own ``train_step``."""
+
+    def __init__(self, learning_rate: float = 1e-3) -> None:
+        super().__init__()
+        self.learning_rate = learning_rate
+        self.model_: keras.Model | None = None
+
+    def _build_model(self, x: np.ndarray) -> keras.Model:
+        """Create the training model, with default networks sized from ``x`` where none were given."""
+        raise NotImplementedError
+
+    def _compile(self, model: keras.Model) -> None:
+        model.compile(optimizer=keras.optimizers.Adam(self.learning_rate))
+
+    def _fit(self, x: np.ndarray, *, epochs: int = 10, batch_size: int = 64, validation_data=None,
+             callbacks=None, verbose="auto", shuffle: bool = True) -> None:
+        """Train with ``keras.Model.fit``: progress bars, callbacks and validation as in any Keras model.
+
+        ``validation_data`` is an array of normal samples (no labels); its loss is reported as ``val_*``.
+        Calling ``fit`` again continues training the same networks.
+        """
+        if self.model_ is None:
+            self.model_ = self._build_model(x)
+            self._compile(self.model_)
+        if validation_data is not None:
+            validation_data = (self._validate_like(validation_data, x),)
+        history = self.model_.fit(x, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
+                                  validation_data=validation_data, verbose=verbose,
+                                  callbacks=[keras.callbacks.TerminateOnNaN(), *(callbacks or [])])
+        for key, values in history.history.items():
+            self.history_.setdefault(key, []).extend(float(v) for v in values)
+        if any(not np.isfinite(v) for values in history.history.values() for v in values):
+            raise FloatingPointError(
+                f"{type(self).__name__} training produced NaN/inf losses and was stopped; "
+                "lower learning_rate, standardise the inputs, or check them for extreme values.")
+
+    @staticmethod
+    def _validate_like(x_val, x_train: np.ndarray) -> np.ndarray:
+        from .._checks import as_float_array
+
+        return as_float_array(x_val, name="validation_data", expected_shape=x_train.shape[1:])
+
+    def _save_state(self, path: Path) -> None:
+        self.model_.save(path / MODEL_FILE)
+
+    def _load_state(self, path: Path) -> None:
+        model = keras.saving.load_model(path / MODEL_FILE, compile=False)
+        self._compile(model)
+        self.model_ = model

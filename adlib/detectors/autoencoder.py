@@ -1,0 +1,156 @@
+"""Autoencoders: a network trained to reconstruct normal data reconstructs anomalies badly.
+
+Score: the mean squared reconstruction error of the top ``outlier_perc`` percent of features
+(100 = all features), as in Alibi Detect's reconstruction detectors.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from .. import nets
+from ._keras import KerasDetector
+
+
+@keras.saving.register_keras_serializable(package="adlib")
+class AutoencoderModel(keras.Model):
+    """Encoder and decoder trained on mean squared error; ``noise_std > 0`` trains them to denoise."""
+
+    def __init__(self, encoder: keras.Model, decoder: keras.Model, noise_std: float = 0.0,
+                 seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder, self.decoder = encoder, decoder
+        self.noise_std, self.seed = float(noise_std), seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+
+    def call(self, x, training=False):
+        return self.decoder(self.encoder(x, training=training), training=training)
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker]
+
+    def train_step(self, data):
+        x = data[0] if isinstance(data, tuple) else data
+        x_in = x
+        if self.noise_std > 0:
+            x_in = x + self.noise_std * keras.random.normal(ops.shape(x), seed=self.seed_generator)
+        with tf.GradientTape() as tape:
+            loss = ops.mean(ops.square(x - self(x_in, training=True)))
+        grads = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+        self.loss_tracker.update_state(loss)
+        return {"loss": self.loss_tracker.result()}
+
+    def test_step(self, data):
+        x = data[0] if isinstance(data, tuple) else data
+        self.loss_tracker.update_state(ops.mean(ops.square(x - self(x, training=False))))
+        return {"loss": self.loss_tracker.result()}
+
+    def get_config(self):
+        return {**super().get_config(), "noise_std": self.noise_std, "seed": self.seed,
+                "encoder": keras.saving.serialize_keras_object(self.encoder),
+                "decoder": keras.saving.serialize_keras_object(self.decoder)}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("encoder", "decoder"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
+
+
+def top_percent_mean(feature_scores: np.ndarray, outlier_perc: float) -> np.ndarray:
+    """Mean of the highest ``outlier_perc`` percent of each sample's feature scores."""
+    flat = feature_scores.reshape(len(feature_scores), -1)
+    k = max(1, int(round(flat.shape[1] * outlier_perc / 100)))
+    if k == flat.shape[1]:
+        return flat.mean(axis=1)
+    return np.sort(flat, axis=1)[:, -k:].mean(axis=1)
+
+
+class ReconstructionDetector(KerasDetector):
+    """Detectors scored by reconstruction error, with feature-level scores and ``outlier_perc``."""
+
+    has_feature_score = True
+
+    def __init__(self, outlier_perc: float = 100.0, learning_rate: float = 1e-3) -> None:
+        super().__init__(learning_rate)
+        if not 0 < outlier_perc <= 100:
+            raise ValueError(f"outlier_perc is a percentage in (0, 100]; got {outlier_perc}")
+        self.outlier_perc = float(outlier_perc)
+
+    def reconstruct(self, x, batch_size: int = 256) -> np.ndarray:
+        """The model's reconstruction of ``x`` (inference mode: no noise, no batch statistics)."""
+        return np.asarray(self.model_.predict(self._checked(x), batch_size=batch_size, verbose=0))
+
+    def _feature_score(self, x: np.ndarray, batch_size: int) -> np.ndarray:
+        return np.square(x - self.reconstruct(x, batch_size))
+
+    def _score(self, x: np.ndarray, batch_size: int) -> np.ndarray:
+        return top_percent_mean(self._feature_score(x, batch_size), self.outlier_perc)
+
+
+class AE(ReconstructionDetector):
+    """Autoencoder detector. Dense networks for tables (n, d); convolutional ones for images (n, h, w, c).
+
+    Pass your own ``encoder``/``decoder`` (Keras models) to replace the defaults. Image decoders end
+    in a sigmoid when the training images lie in [0, 1], otherwise every output is linear.
+    """
+
+    def __init__(self, latent_dim: int = 8, hidden: Sequence[int] = (64, 32),
+                 filters: Sequence[int] = (32, 64, 128), encoder: keras.Model | None = None,
+                 decoder: keras.Model | None = None, outlier_perc: float = 100.0,
+                 learning_rate: float = 1e-3, seed: int | None = None) -> None:
+        super().__init__(outlier_perc, learning_rate)
+        self.latent_dim, self.hidden, self.filters = int(latent_dim), tuple(hidden), tuple(filters)
+        self.encoder, self.decoder, self.seed = encoder, decoder, seed
+        if (encoder is None) != (decoder is None):
+            raise ValueError("pass both encoder and decoder, or neither (to use the defaults)")
+
+    noise_std = 0.0
+
+    def get_config(self):
+        return {"latent_dim": self.latent_dim, "hidden": list(self.hidden), "filters": list(self.filters),
+                "outlier_perc": self.outlier_perc, "learning_rate": self.learning_rate, "seed": self.seed}
+
+    def _networks(self, x: np.ndarray) -> tuple[keras.Model, keras.Model]:
+        if self.encoder is not None:
+            return self.encoder, self.decoder
+        if x.ndim == 2:
+            d = x.shape[1]
+            return (nets.dense_encoder(d, self.hidden, self.latent_dim),
+                    nets.dense_decoder(self.latent_dim, self.hidden[::-1], d))
+        if x.ndim == 4:
+            in_unit_range = bool(x.min() >= 0 and x.max() <= 1)
+            return (nets.conv_encoder(x.shape[1:], self.filters, self.latent_dim),
+                    nets.conv_decoder(self.latent_dim, x.shape[1:], self.filters[::-1],
+                                      output_activation="sigmoid" if in_unit_range else None))
+        raise ValueError(f"default networks exist for tables (n, d) and images (n, h, w, c); got shape {x.shape}. "
+                         "Add a channel axis to grey images (x[..., None]) or pass encoder= and decoder=.")
+
+    def _build_model(self, x: np.ndarray) -> keras.Model:
+        encoder, decoder = self._networks(x)
+        return AutoencoderModel(encoder, decoder, noise_std=self.noise_std, seed=self.seed)
+
+
+class DenoisingAE(AE):
+    """Autoencoder trained to recover clean inputs from copies with Gaussian noise of std ``noise_std``.
+
+    Denoising keeps the network from learning the identity, so reconstructions stay close to the
+    training data's manifold and off-manifold inputs reconstruct worse (Vincent et al., 2008).
+    """
+
+    def __init__(self, noise_std: float = 0.1, **kwargs) -> None:
+        super().__init__(**kwargs)
+        if noise_std <= 0:
+            raise ValueError(f"noise_std must be positive for a denoising autoencoder; got {noise_std}")
+        self.noise_std = float(noise_std)
+
+    def get_config(self):
+        return {**super().get_config(), "noise_std": self.noise_std}

@@ -1,0 +1,41 @@
+"""Evaluation of anomaly scores against 0/1 outlier labels, via scikit-learn."""
+from __future__ import annotations
+
+import numpy as np
+from sklearn import metrics as skm
+
+from ._checks import as_binary_labels
+
+
+def evaluate(y_true, scores, threshold: float | None = None) -> dict[str, float]:
+    """AUROC and AUPRC of ``scores`` (higher = more anomalous), and precision/recall/F1 at ``threshold``.
+
+    ``y_true`` is 1 for outliers. Samples with ``score > threshold`` are flagged, matching
+    :meth:`adlib.base.Detector.predict`. Without a threshold only the ranking metrics are returned.
+    """
+    y = as_binary_labels(y_true, name="y_true")
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    if s.shape != y.shape:
+        raise ValueError(f"scores has {s.size} values but y_true has {y.size}; they must match one to one")
+    if not np.all(np.isfinite(s)):
+        raise ValueError("scores contain NaN or infinite values")
+    if len(np.unique(y)) < 2:
+        raise ValueError("y_true must contain both normal (0) and outlier (1) samples to compute AUROC")
+    result = {"auroc": float(skm.roc_auc_score(y, s)),
+              "auprc": float(skm.average_precision_score(y, s))}
+    if threshold is not None:
+        pred = (s > threshold).astype(int)
+        p, r, f1, _ = skm.precision_recall_fscore_support(y, pred, average="binary", zero_division=0)
+        result.update(precision=float(p), recall=float(r), f1=float(f1),
+                      accuracy=float(skm.accuracy_score(y, pred)))
+    return result
+
+
+def top_fraction_threshold(scores, fraction: float) -> float:
+    """Threshold that flags the ``fraction`` of samples with the highest scores (DAGMM's top-20% rule).
+
+    The rule assumes the anomaly rate is known; say so wherever it is used.
+    """
+    if not 0 < fraction < 1:
+        raise ValueError(f"fraction must be in (0, 1); got {fraction}")
+    return float(np.percentile(np.asarray(scores, dtype=np.float64), 100 * (1 - fraction)))

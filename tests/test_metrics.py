@@ -1,0 +1,43 @@
+import numpy as np
+import pytest
+
+from adlib.metrics import evaluate, top_fraction_threshold
+
+
+def test_evaluate_matches_hand_computed_values():
+    y = [0, 0, 1, 1]
+    s = [0.1, 0.4, 0.35, 0.8]
+    r = evaluate(y, s, threshold=0.3)
+    assert r["auroc"] == pytest.approx(0.75)
+    assert r["precision"] == pytest.approx(2 / 3)
+    assert r["recall"] == pytest.approx(1.0)
+    assert r["f1"] == pytest.approx(0.8)
+    assert r["accuracy"] == pytest.approx(0.75)
+
+
+def test_evaluate_without_threshold_gives_ranking_metrics_only():
+    r = evaluate([0, 1, 0, 1], [0.1, 0.9, 0.2, 0.8])
+    assert r == {"auroc": 1.0, "auprc": 1.0}
+
+
+def test_threshold_is_exclusive_like_predict():
+    r = evaluate([0, 1], [0.5, 0.9], threshold=0.5)
+    assert r["precision"] == 1.0 and r["recall"] == 1.0
+
+
+@pytest.mark.parametrize("y,s,match", [
+    ([0, 1, 1], [0.1, 0.2], "must match"),
+    ([1, 1], [0.1, 0.2], "both normal"),
+    ([0, 2], [0.1, 0.2], "only 0"),
+    ([0, 1], [0.1, np.nan], "NaN"),
+])
+def test_evaluate_rejects_bad_input(y, s, match):
+    with pytest.raises(ValueError, match=match):
+        evaluate(y, s)
+
+
+def test_top_fraction_threshold_flags_that_fraction():
+    s = np.arange(1000.0)
+    assert np.mean(s > top_fraction_threshold(s, 0.2)) == pytest.approx(0.2, abs=0.002)
+    with pytest.raises(ValueError):
+        top_fraction_threshold(s, 1.5)
