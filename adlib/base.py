@@ -137,7 +137,8 @@ class Detector:
         path.mkdir(parents=True)
         meta = {"format_version": FORMAT_VERSION, "class": type(self).__name__,
                 "config": self.get_config(), "input_shape": list(self.input_shape_),
-                "threshold": self.threshold_, "history": self.history_}
+                "threshold": self.threshold_, "history": self.history_,
+                "feature_threshold": getattr(self, "feature_threshold_", None)}
         self._save_state(path)
         (path / CONFIG_FILE).write_text(json.dumps(meta, indent=2))
         return path
@@ -174,4 +175,6 @@ def load_detector(path: str | os.PathLike) -> Detector:
                          f"{type(exc).__name__}: {exc}. The files are corrupt or do not match detector.json.") from exc
     detector.threshold_ = None if threshold is None else float(threshold)
     detector.history_ = meta.get("history", {})
+    if meta.get("feature_threshold") is not None:
+        detector.feature_threshold_ = float(meta["feature_threshold"])
     return detector

@@ -259,6 +259,7 @@ class Split:
     protocol: str
     feature_names: list[str] = field(default_factory=list)
     y_train: np.ndarray | None = None
+    test_groups: np.ndarray | None = None  # finer label of each test row: class or attack category
 
     def __repr__(self) -> str:
         return (f"Split(protocol={self.protocol!r}, x_train={self.x_train.shape}, "
@@ -285,13 +286,14 @@ def kdd_alibi(frame: pd.DataFrame, *, n_train: int | None = None, seed: int = 0,
     test_idx = np.concatenate([normal[:n_test_normal], np.flatnonzero(y == 1)])
     return Split(x[train_idx], x[test_idx], y[test_idx],
                  protocol="kdd-alibi: attacks are outliers, 18 continuous features, train on normal",
-                 feature_names=list(KDD_ALIBI_FEATURES))
+                 feature_names=list(KDD_ALIBI_FEATURES),
+                 test_groups=frame["attack_category"].to_numpy()[test_idx])
 
 
 def kdd_dagmm(frame: pd.DataFrame, *, seed: int = 0) -> Split:
     """KDD "DAGMM" protocol (Zong et al. 2018): ``normal`` traffic (about 20%) is the anomaly.
 
-    All 41 features, the three categorical ones one-hot encoded (120 columns after encoding);
+    All 41 features, the three categorical ones one-hot encoded (118 columns on the 10% file);
     a random 50/50 split; the model trains on the attack rows of the training half only;
     continuous columns are min-max scaled with statistics of that training data. At test time
     the paper flags the 20% of samples with the highest energy.
@@ -309,7 +311,8 @@ def kdd_dagmm(frame: pd.DataFrame, *, seed: int = 0) -> Split:
     x = (x - lo) / scale
     return Split(x[train_idx], x[test_idx], y[test_idx],
                  protocol="kdd-dagmm: normal traffic is the ~20% anomaly, 41 features one-hot, 50/50 split",
-                 feature_names=list(encoded.columns))
+                 feature_names=list(encoded.columns),
+                 test_groups=frame["attack_category"].to_numpy()[test_idx])
 
 
 def standardize(split: Split) -> Split:
@@ -320,7 +323,7 @@ def standardize(split: Split) -> Split:
     return Split(((split.x_train - mean) / std).astype(np.float32),
                  ((split.x_test - mean) / std).astype(np.float32),
                  split.y_test, split.protocol + ", standardised on training data",
-                 split.feature_names, split.y_train)
+                 split.feature_names, split.y_train, split.test_groups)
 
 
 # --------------------------------------------------------------------------- image protocols
@@ -364,7 +367,7 @@ def one_class_split(train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray
         y_test = (~np.isin(y_te, classes)).astype(int)
         return Split(x_train, x_te, y_test,
                      protocol=f"one-class normal={list(map(int, classes))}: train on it, test on the full test set",
-                     y_train=y_tr[np.isin(y_tr, classes)])
+                     y_train=y_tr[np.isin(y_tr, classes)], test_groups=y_te)
     classes = np.asarray(list(anomalous))
     x_all, y_all = np.concatenate([x_tr, x_te]), np.concatenate([y_tr, y_te])
     is_anomalous = np.isin(y_all, classes)
@@ -374,7 +377,7 @@ def one_class_split(train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray
     return Split(x_all[normal_idx[n_test:]], x_all[test_idx], is_anomalous[test_idx].astype(int),
                  protocol=(f"one-class anomalous={list(map(int, classes))}: train on the other classes "
                            f"({1 - test_fraction:.0%} of them), test on held-out normals + all anomalous"),
-                 y_train=y_all[normal_idx[n_test:]])
+                 y_train=y_all[normal_idx[n_test:]], test_groups=y_all[test_idx])
 
 
 def outlier_batch(x: np.ndarray, is_outlier: np.ndarray, n_samples: int, perc_outlier: float,

@@ -7,6 +7,7 @@ import keras
 import numpy as np
 
 from ..base import Detector
+from ..timing import EpochTimer
 
 MODEL_FILE = "model.keras"
 
@@ -18,6 +19,7 @@ class KerasDetector(Detector):
         super().__init__()
         self.learning_rate = learning_rate
         self.model_: keras.Model | None = None
+        self.epoch_seconds_: list[float] = []
 
     def _build_model(self, x: np.ndarray) -> keras.Model:
         """Create the training model, with default networks sized from ``x`` where none were given."""
@@ -35,12 +37,15 @@ class KerasDetector(Detector):
         """
         if self.model_ is None:
             self.model_ = self._build_model(x)
+            self.model_(x[:2], training=False)  # build every layer, so saving records all weights
             self._compile(self.model_)
         if validation_data is not None:
             validation_data = (self._validate_like(validation_data, x),)
+        timer = EpochTimer()
         history = self.model_.fit(x, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
                                   validation_data=validation_data, verbose=verbose,
-                                  callbacks=[keras.callbacks.TerminateOnNaN(), *(callbacks or [])])
+                                  callbacks=[keras.callbacks.TerminateOnNaN(), timer, *(callbacks or [])])
+        self.epoch_seconds_.extend(timer.seconds)
         for key, values in history.history.items():
             self.history_.setdefault(key, []).extend(float(v) for v in values)
         if any(not np.isfinite(v) for values in history.history.values() for v in values):
@@ -53,6 +58,13 @@ class KerasDetector(Detector):
         from .._checks import as_float_array
 
         return as_float_array(x_val, name="validation_data", expected_shape=x_train.shape[1:])
+
+    @property
+    def seconds_per_epoch(self) -> float:
+        """Median wall-clock seconds of the training epochs run so far (the first one includes compilation)."""
+        if not self.epoch_seconds_:
+            raise ValueError("no epochs have been timed yet: fit the detector first")
+        return float(np.median(self.epoch_seconds_))
 
     def _save_state(self, path: Path) -> None:
         self.model_.save(path / MODEL_FILE)

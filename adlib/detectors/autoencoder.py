@@ -13,6 +13,7 @@ import tensorflow as tf
 from keras import ops
 
 from .. import nets
+from ..base import Prediction, ThresholdNotSetError
 from ._keras import KerasDetector
 
 
@@ -65,6 +66,11 @@ class AutoencoderModel(keras.Model):
         return cls(**config)
 
 
+def _check_outlier_type(outlier_type: str) -> None:
+    if outlier_type not in ("instance", "feature"):
+        raise ValueError(f"outlier_type must be 'instance' or 'feature'; got {outlier_type!r}")
+
+
 def top_percent_mean(feature_scores: np.ndarray, outlier_perc: float) -> np.ndarray:
     """Mean of the highest ``outlier_perc`` percent of each sample's feature scores."""
     flat = feature_scores.reshape(len(feature_scores), -1)
@@ -84,6 +90,32 @@ class ReconstructionDetector(KerasDetector):
         if not 0 < outlier_perc <= 100:
             raise ValueError(f"outlier_perc is a percentage in (0, 100]; got {outlier_perc}")
         self.outlier_perc = float(outlier_perc)
+        self.feature_threshold_: float | None = None
+
+    def infer_threshold(self, x, percentile: float = 95.0, outlier_type: str = "instance") -> float:
+        """Threshold at ``percentile`` of the instance scores, or (``outlier_type="feature"``) of all
+        feature scores of the reference data ``x``; the latter sets ``feature_threshold_``."""
+        if outlier_type == "instance":
+            return super().infer_threshold(x, percentile)
+        _check_outlier_type(outlier_type)
+        if not 0 <= percentile <= 100:
+            raise ValueError(f"percentile must be in [0, 100]; got {percentile}")
+        self.feature_threshold_ = float(np.percentile(self.feature_score(x), percentile))
+        return self.feature_threshold_
+
+    def predict(self, x, return_feature_score: bool = False, batch_size: int = 256,
+                outlier_type: str = "instance") -> Prediction:
+        """As :meth:`Detector.predict`; ``outlier_type="feature"`` flags each feature (pixel, column)
+        whose score exceeds ``feature_threshold_``, so ``is_outlier`` has the shape of ``x``."""
+        if outlier_type == "instance":
+            return super().predict(x, return_feature_score, batch_size)
+        _check_outlier_type(outlier_type)
+        if self.feature_threshold_ is None:
+            raise ThresholdNotSetError("no feature-level threshold: call "
+                                       "infer_threshold(x_ref, percentile, outlier_type='feature') first")
+        feature = self.feature_score(x, batch_size)
+        return Prediction(top_percent_mean(feature, self.outlier_perc), (feature > self.feature_threshold_).astype(int),
+                          self.feature_threshold_, feature)
 
     def reconstruct(self, x, batch_size: int = 256) -> np.ndarray:
         """The model's reconstruction of ``x`` (inference mode: no noise, no batch statistics)."""
@@ -122,17 +154,7 @@ class AE(ReconstructionDetector):
     def _networks(self, x: np.ndarray) -> tuple[keras.Model, keras.Model]:
         if self.encoder is not None:
             return self.encoder, self.decoder
-        if x.ndim == 2:
-            d = x.shape[1]
-            return (nets.dense_encoder(d, self.hidden, self.latent_dim),
-                    nets.dense_decoder(self.latent_dim, self.hidden[::-1], d))
-        if x.ndim == 4:
-            in_unit_range = bool(x.min() >= 0 and x.max() <= 1)
-            return (nets.conv_encoder(x.shape[1:], self.filters, self.latent_dim),
-                    nets.conv_decoder(self.latent_dim, x.shape[1:], self.filters[::-1],
-                                      output_activation="sigmoid" if in_unit_range else None))
-        raise ValueError(f"default networks exist for tables (n, d) and images (n, h, w, c); got shape {x.shape}. "
-                         "Add a channel axis to grey images (x[..., None]) or pass encoder= and decoder=.")
+        return nets.default_autoencoder(x, latent_dim=self.latent_dim, hidden=self.hidden, filters=self.filters)
 
     def _build_model(self, x: np.ndarray) -> keras.Model:
         encoder, decoder = self._networks(x)

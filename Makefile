@@ -1,0 +1,47 @@
+# adlib: `make book` builds the HTML book, `make test` runs every check CI runs.
+# Both create the virtual environment in $(VENV) on first use.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.adlib-installed
+NB ?= $(sort $(wildcard notebooks/*.ipynb))
+# Datasets: the read-only mirror, if any (CI sets ADLIB_DATA=../shared/data); otherwise downloads.
+export TF_CPP_MIN_LOG_LEVEL := 3
+export PYTHONHASHSEED := 0
+
+.PHONY: book test unit nbval build-book notebooks clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[cpu,book,test]"
+	touch $(STAMP)
+
+book: $(STAMP) build-book
+	@echo
+	@echo "The book is built: open file://$(CURDIR)/_build/html/index.html"
+
+build-book: $(STAMP)
+	$(BIN)/jupyter-book build . -W -n --keep-going
+
+unit: $(STAMP)
+	MPLBACKEND=Agg $(BIN)/python -m pytest tests -q -p no:cacheprovider
+
+nbval: $(STAMP)
+	ADLIB_PROFILE=smoke $(BIN)/python -m pytest -q -p no:cacheprovider -p tests.nbval_plugin \
+		--nbval-lax --nbval-current-env --nbval-cell-timeout=900 \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg $(NB)
+
+test: unit nbval build-book
+
+# Re-execute every notebook in place under the `book` profile: this is how committed outputs are made.
+notebooks: $(STAMP)
+	cd notebooks && for nb in $(notdir $(NB)); do \
+		echo "== $$nb"; start=$$(date +%s); \
+		ADLIB_PROFILE=book ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+			--ExecutePreprocessor.timeout=3600 --ExecutePreprocessor.kernel_name=python3 $$nb || exit 1; \
+		echo "== $$nb: $$(( $$(date +%s) - start )) s"; \
+	done
+
+clean:
+	rm -rf _build

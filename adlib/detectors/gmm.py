@@ -1,0 +1,296 @@
+"""Deep autoencoding Gaussian mixture models, DAGMM (Zong et al., ICLR 2018): AEGMM and VAEGMM.
+
+A compression network (autoencoder, or VAE for VAEGMM) gives each sample a code ``z_c`` and two
+reconstruction features: the relative Euclidean distance ``|x - x'| / |x|`` and the cosine
+similarity of ``x`` and ``x'``. ``z = [z_c, euclid, cosine]`` goes to an estimation network whose
+softmax output ``gamma`` holds the soft memberships of a K-component Gaussian mixture. The score
+is the sample energy ``E(z) = -log sum_k phi_k N(z | mu_k, Sigma_k)``.
+
+Loss: ``reconstruction + lambda_energy * mean E(z) + lambda_cov * sum_k sum_j 1 / Sigma_k[j, j]``.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers, ops
+
+from .. import nets
+from ._keras import KerasDetector
+
+EPS = 1e-12
+
+
+DISTANCES = ("relative", "relative_min", "absolute")
+
+
+def reconstruction_features(x, x_hat, distance: str = "relative", max_distance: float = 100.0):
+    """Reconstruction distance and cosine similarity between each sample and its reconstruction, (n, 2).
+
+    ``distance``: ``"relative"`` is the paper's ``|x - x'| / |x|``; ``"relative_min"`` divides by
+    ``min(|x|, |x'|)`` as Alibi Detect does; ``"absolute"`` is ``|x - x'|``. Distances are clipped at
+    ``max_distance``. On standardised data, centred at zero, ``|x|`` is small for typical samples,
+    which makes the paper's ratio noisy; the other two avoid that.
+    """
+    n = ops.shape(x)[0]
+    x, x_hat = ops.reshape(x, (n, -1)), ops.reshape(x_hat, (n, -1))
+    norm_x, norm_r = ops.norm(x, axis=1), ops.norm(x_hat, axis=1)
+    dist = ops.norm(x - x_hat, axis=1)
+    if distance == "relative":
+        dist = dist / (norm_x + EPS)
+    elif distance == "relative_min":
+        dist = dist / (ops.minimum(norm_x, norm_r) + EPS)
+    elif distance != "absolute":
+        raise ValueError(f"distance must be one of {DISTANCES}; got {distance!r}")
+    cosine = ops.sum(x * x_hat, axis=1) / (norm_x * norm_r + EPS)
+    return ops.stack([ops.clip(dist, 0.0, max_distance), cosine], axis=1)
+
+
+def gmm_parameters(gamma, z):
+    """Mixture weights (K,), means (K, D) and covariances (K, D, D) from memberships ``gamma`` (N, K).
+
+    Covariances are computed from centred samples, which keeps them positive semi-definite in
+    float32 (the shortcut E[zz^T] - mu mu^T can lose that to cancellation).
+    """
+    s0 = ops.sum(gamma, axis=0)
+    phi = s0 / ops.cast(ops.shape(z)[0], z.dtype)
+    mu = ops.einsum("nk,nd->kd", gamma, z) / (s0[:, None] + EPS)
+    centred = z[:, None, :] - mu[None, :, :]                                  # (N, K, D)
+    cov = ops.einsum("nk,nkd,nke->kde", gamma, centred, centred) / (s0[:, None, None] + EPS)
+    return phi, mu, cov
+
+
+def gmm_sufficient_statistics(gamma, z) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Float64 sums over a batch, to accumulate the mixture over many batches:
+    sum gamma (K,), sum gamma z (K, D), sum gamma z z^T (K, D, D)."""
+    gamma, z = np.asarray(gamma, dtype=np.float64), np.asarray(z, dtype=np.float64)
+    return gamma.sum(axis=0), gamma.T @ z, np.einsum("nk,nd,ne->kde", gamma, z, z)
+
+
+def gmm_parameters_from_statistics(s0, s1, s2, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mixture weights, means and covariances (float64) from accumulated sufficient statistics."""
+    mu = s1 / (s0[:, None] + EPS)
+    cov = s2 / (s0[:, None, None] + EPS) - np.einsum("kd,ke->kde", mu, mu)
+    return s0 / n, mu, 0.5 * (cov + np.transpose(cov, (0, 2, 1)))
+
+
+def gmm_energy(z, phi, mu, cov, jitter: float = 1e-6):
+    """Sample energy ``-log sum_k phi_k N(z | mu_k, cov_k)`` via a Cholesky factor and log-sum-exp."""
+    d = ops.shape(z)[1]
+    eye = ops.eye(d, dtype=z.dtype)
+    chol = ops.cholesky(cov + jitter * eye[None])                          # (K, D, D), lower
+    diff = ops.transpose(z[None, :, :] - mu[:, None, :], (0, 2, 1))         # (K, D, N)
+    solved = ops.solve_triangular(chol, diff, lower=True)                   # L^-1 (z - mu)
+    mahalanobis = ops.sum(ops.square(solved), axis=1)                       # (K, N)
+    log_det = 2.0 * ops.sum(ops.log(ops.diagonal(chol, axis1=1, axis2=2)), axis=1)  # (K,)
+    log_prob = -0.5 * (mahalanobis + log_det[:, None] + ops.cast(d, z.dtype) * math.log(2 * math.pi))
+    return -ops.logsumexp(ops.log(phi + EPS)[:, None] + log_prob, axis=0)
+
+
+@keras.saving.register_keras_serializable(package="adlib")
+class GMMModel(keras.Model):
+    """Compression network + estimation network + the mixture parameters used for scoring.
+
+    ``phi``, ``mu`` and ``cov`` are non-trainable weights, set after training from the whole
+    training set (:meth:`set_mixture`), so they are saved with the model.
+    """
+
+    def __init__(self, encoder: keras.Model, decoder: keras.Model, estimator: keras.Model, latent_dim: int,
+                 n_gmm: int, variational: bool = False, lambda_energy: float = 0.1, lambda_cov: float = 0.005,
+                 beta: float = 1.0, cov_jitter: float = 1e-6, distance: str = "relative",
+                 seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        if distance not in DISTANCES:
+            raise ValueError(f"distance must be one of {DISTANCES}; got {distance!r}")
+        self.encoder, self.decoder, self.estimator = encoder, decoder, estimator
+        self.distance = distance
+        self.latent_dim, self.n_gmm, self.variational = int(latent_dim), int(n_gmm), bool(variational)
+        self.lambda_energy, self.lambda_cov, self.beta = float(lambda_energy), float(lambda_cov), float(beta)
+        self.cov_jitter, self.seed = float(cov_jitter), seed
+        if self.variational:
+            self.z_mean = layers.Dense(self.latent_dim, name="z_mean")
+            self.z_log_var = layers.Dense(self.latent_dim, name="z_log_var")
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        d = self.latent_dim + 2
+        self.phi = self.add_weight(shape=(self.n_gmm,), initializer="zeros", trainable=False, name="phi")
+        self.mu = self.add_weight(shape=(self.n_gmm, d), initializer="zeros", trainable=False, name="mu")
+        self.cov = self.add_weight(shape=(self.n_gmm, d, d), initializer="zeros", trainable=False, name="cov")
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in ("loss", "reconstruction", "energy", "cov_penalty")}
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def code(self, x, training=False):
+        """Code, reconstruction and KL term; the code is sampled only when training a VAEGMM."""
+        h = self.encoder(x, training=training)
+        if not self.variational:
+            return h, self.decoder(h, training=training), 0.0
+        mean, log_var = self.z_mean(h), self.z_log_var(h)
+        z_c = mean
+        if training:
+            z_c = mean + ops.exp(0.5 * log_var) * keras.random.normal(ops.shape(mean), seed=self.seed_generator)
+        kl = -0.5 * ops.sum(1.0 + log_var - ops.square(mean) - ops.exp(log_var), axis=1)
+        return z_c, self.decoder(z_c, training=training), kl
+
+    def latent(self, x, training=False):
+        """``z = [z_c, euclid, cosine]``, the memberships ``gamma``, and the losses' ingredients."""
+        z_c, x_hat, kl = self.code(x, training=training)
+        z = ops.concatenate([z_c, reconstruction_features(x, x_hat, self.distance)], axis=1)
+        return z, self.estimator(z, training=training), x_hat, kl
+
+    def call(self, x, training=False):
+        """Sample energy under the stored mixture (inference)."""
+        z, _, _, _ = self.latent(x, training=training)
+        return gmm_energy(z, self.phi, self.mu, self.cov, self.cov_jitter)
+
+    def _loss_terms(self, x, training):
+        z, gamma, x_hat, kl = self.latent(x, training=training)
+        phi, mu, cov = gmm_parameters(gamma, z)
+        energy = ops.mean(gmm_energy(z, phi, mu, cov, self.cov_jitter))
+        cov_penalty = ops.sum(1.0 / (ops.diagonal(cov, axis1=1, axis2=2) + EPS))
+        sq = ops.square(ops.reshape(x - x_hat, (ops.shape(x)[0], -1)))
+        reconstruction = ops.mean(ops.mean(sq, axis=1) + self.beta * kl / ops.cast(ops.shape(sq)[1], z.dtype))
+        loss = reconstruction + self.lambda_energy * energy + self.lambda_cov * cov_penalty
+        return {"loss": loss, "reconstruction": reconstruction, "energy": energy, "cov_penalty": cov_penalty}
+
+    def _track(self, values):
+        for name, value in values.items():
+            self.trackers[name].update_state(value)
+        return {name: t.result() for name, t in self.trackers.items()}
+
+    def train_step(self, data):
+        x = data[0] if isinstance(data, tuple) else data
+        with tf.GradientTape() as tape:
+            values = self._loss_terms(x, training=True)
+        grads = tape.gradient(values["loss"], self.trainable_variables)
+        self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+        return self._track(values)
+
+    def test_step(self, data):
+        x = data[0] if isinstance(data, tuple) else data
+        return self._track(self._loss_terms(x, training=False))
+
+    def set_mixture(self, x: np.ndarray, batch_size: int = 1024) -> None:
+        """Estimate phi, mu, cov from all of ``x``, accumulating sufficient statistics batch by batch
+        (one full-data pass on the graph would need memory for every sample at once)."""
+        totals = None
+        for start in range(0, len(x), batch_size):
+            z, gamma, _, _ = self.latent(x[start:start + batch_size], training=False)
+            stats = gmm_sufficient_statistics(ops.convert_to_numpy(gamma), ops.convert_to_numpy(z))
+            totals = stats if totals is None else [a + b for a, b in zip(totals, stats)]
+        phi, mu, cov = gmm_parameters_from_statistics(*totals, len(x))
+        self.phi.assign(phi.astype(np.float32))
+        self.mu.assign(mu.astype(np.float32))
+        self.cov.assign(cov.astype(np.float32))
+
+    def get_config(self):
+        return {**super().get_config(), "latent_dim": self.latent_dim, "n_gmm": self.n_gmm,
+                "variational": self.variational, "lambda_energy": self.lambda_energy,
+                "lambda_cov": self.lambda_cov, "beta": self.beta, "cov_jitter": self.cov_jitter,
+                "distance": self.distance, "seed": self.seed,
+                **{k: keras.saving.serialize_keras_object(getattr(self, k)) for k in ("encoder", "decoder", "estimator")}}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("encoder", "decoder", "estimator"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
+
+
+def estimation_network(input_dim: int, n_gmm: int, hidden: int = 10, dropout: float = 0.5) -> keras.Model:
+    """DAGMM's estimation network: dense tanh layer, dropout, softmax over mixture components."""
+    z_in = keras.Input((input_dim,), name="z")
+    h = layers.Dense(hidden, activation="tanh")(z_in)
+    h = layers.Dropout(dropout)(h)
+    return keras.Model(z_in, layers.Dense(n_gmm, activation="softmax", name="gamma")(h), name="estimator")
+
+
+class AEGMM(KerasDetector):
+    """DAGMM with a plain autoencoder (Alibi Detect's OutlierAEGMM). Score: sample energy.
+
+    Defaults follow Alibi Detect's KDD Cup example (encoder 60-30-10 tanh, code size 1, 2 mixture
+    components) and the paper's loss weights (0.1 and 0.005).
+    """
+
+    variational = False
+
+    def __init__(self, latent_dim: int = 1, n_gmm: int = 2, hidden: Sequence[int] = (60, 30, 10),
+                 filters: Sequence[int] = (32, 64, 128), activation: str = "tanh", estimator_hidden: int = 10,
+                 dropout: float = 0.5, lambda_energy: float = 0.1, lambda_cov: float = 0.005, beta: float = 1.0,
+                 cov_jitter: float = 1e-6, distance: str = "relative",
+                 encoder: keras.Model | None = None, decoder: keras.Model | None = None,
+                 estimator: keras.Model | None = None, learning_rate: float = 1e-4, seed: int | None = None) -> None:
+        super().__init__(learning_rate)
+        if (encoder is None) != (decoder is None):
+            raise ValueError("pass both encoder and decoder, or neither (to use the defaults)")
+        if n_gmm < 1 or latent_dim < 1 or cov_jitter < 0:
+            raise ValueError("n_gmm and latent_dim must be >= 1 and cov_jitter >= 0")
+        if distance not in DISTANCES:
+            raise ValueError(f"distance must be one of {DISTANCES}; got {distance!r}")
+        self.distance = distance
+        self.latent_dim, self.n_gmm, self.hidden, self.filters = int(latent_dim), int(n_gmm), tuple(hidden), tuple(filters)
+        self.activation, self.estimator_hidden, self.dropout = activation, int(estimator_hidden), float(dropout)
+        self.lambda_energy, self.lambda_cov, self.beta = float(lambda_energy), float(lambda_cov), float(beta)
+        self.cov_jitter, self.seed = float(cov_jitter), seed
+        self.encoder, self.decoder, self.estimator = encoder, decoder, estimator
+
+    def get_config(self):
+        return {"latent_dim": self.latent_dim, "n_gmm": self.n_gmm, "hidden": list(self.hidden),
+                "filters": list(self.filters), "activation": self.activation,
+                "estimator_hidden": self.estimator_hidden, "dropout": self.dropout,
+                "lambda_energy": self.lambda_energy, "lambda_cov": self.lambda_cov, "beta": self.beta,
+                "cov_jitter": self.cov_jitter, "distance": self.distance,
+                "learning_rate": self.learning_rate, "seed": self.seed}
+
+    def _build_model(self, x: np.ndarray) -> keras.Model:
+        if self.encoder is not None:
+            encoder, decoder = self.encoder, self.decoder
+        else:
+            encoder, decoder = nets.default_autoencoder(x, latent_dim=self.latent_dim, hidden=self.hidden,
+                                                        filters=self.filters, activation=self.activation,
+                                                        encoder_code=not self.variational)
+        estimator = self.estimator or estimation_network(self.latent_dim + 2, self.n_gmm,
+                                                         self.estimator_hidden, self.dropout)
+        return GMMModel(encoder, decoder, estimator, self.latent_dim, self.n_gmm, variational=self.variational,
+                        lambda_energy=self.lambda_energy, lambda_cov=self.lambda_cov, beta=self.beta,
+                        cov_jitter=self.cov_jitter, distance=self.distance, seed=self.seed)
+
+    def _fit(self, x: np.ndarray, **kwargs) -> None:
+        try:
+            super()._fit(x, **kwargs)
+        except tf.errors.InvalidArgumentError as exc:
+            raise FloatingPointError(
+                f"{type(self).__name__}: a mixture covariance stopped being positive definite during training "
+                f"({exc.message.splitlines()[0]}). Raise cov_jitter, lower learning_rate, or standardise x.") from exc
+        self.model_.set_mixture(x)
+
+    def _score(self, x: np.ndarray, batch_size: int) -> np.ndarray:
+        energy = np.asarray(self.model_.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64)
+        if not np.all(np.isfinite(energy)):
+            raise FloatingPointError("energies are not finite: the mixture covariance is singular; "
+                                     "refit with a larger cov_jitter")
+        return energy
+
+    def latent(self, x, batch_size: int = 1024) -> np.ndarray:
+        """``z = [code, relative Euclidean distance, cosine similarity]`` of each sample (for plots)."""
+        x = self._checked(x)
+        parts = [ops.convert_to_numpy(self.model_.latent(x[i:i + batch_size])[0]) for i in range(0, len(x), batch_size)]
+        return np.concatenate(parts)
+
+
+class VAEGMM(AEGMM):
+    """DAGMM with a variational autoencoder as the compression network (Alibi Detect's OutlierVAEGMM).
+
+    Training samples the code; scoring uses the posterior mean, so scores are deterministic.
+    Defaults follow Alibi Detect's KDD Cup example (encoder 20-15-7 tanh, code size 2).
+    """
+
+    variational = True
+
+    def __init__(self, latent_dim: int = 2, hidden: Sequence[int] = (20, 15, 7), **kwargs) -> None:
+        super().__init__(latent_dim=latent_dim, hidden=hidden, **kwargs)
