@@ -32,6 +32,23 @@ class Prediction:
     feature_score: np.ndarray | None = None
 
 
+def percentile_threshold(scores: np.ndarray, percentile: float) -> float:
+    """The ``percentile``-th percentile of ``scores``, as a threshold for ``score > threshold``.
+
+    When the percentile falls on a block of identical scores (duplicated rows, as in KDD Cup 99),
+    ``>`` would leave the whole block unflagged; the threshold is then moved just below the block
+    if that brings the share flagged on ``scores`` closer to ``1 - percentile / 100``.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    threshold = float(np.percentile(scores, percentile))
+    if np.any(scores == threshold):
+        target = 1.0 - percentile / 100.0
+        below = float(np.nextafter(threshold, -np.inf))
+        if abs(np.mean(scores > below) - target) < abs(np.mean(scores > threshold) - target):
+            threshold = below
+    return threshold
+
+
 class Detector:
     """Base class of every detector: higher score means more anomalous.
 
@@ -112,7 +129,7 @@ class Detector:
         """
         if not 0 <= percentile <= 100:
             raise ValueError(f"percentile must be in [0, 100]; got {percentile}")
-        self.threshold_ = float(np.percentile(self.score(x), percentile))
+        self.threshold_ = percentile_threshold(self.score(x), percentile)
         return self.threshold_
 
     def predict(self, x, return_feature_score: bool = False, batch_size: int = 256) -> Prediction:

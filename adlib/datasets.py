@@ -260,6 +260,7 @@ class Split:
     feature_names: list[str] = field(default_factory=list)
     y_train: np.ndarray | None = None
     test_groups: np.ndarray | None = None  # finer label of each test row: class or attack category
+    test_index: np.ndarray | None = None  # row of each test sample in the source table (KDD)
 
     def __repr__(self) -> str:
         return (f"Split(protocol={self.protocol!r}, x_train={self.x_train.shape}, "
@@ -287,7 +288,7 @@ def kdd_alibi(frame: pd.DataFrame, *, n_train: int | None = None, seed: int = 0,
     return Split(x[train_idx], x[test_idx], y[test_idx],
                  protocol="kdd-alibi: attacks are outliers, 18 continuous features, train on normal",
                  feature_names=list(KDD_ALIBI_FEATURES),
-                 test_groups=frame["attack_category"].to_numpy()[test_idx])
+                 test_groups=frame["attack_category"].to_numpy()[test_idx], test_index=test_idx)
 
 
 def kdd_dagmm(frame: pd.DataFrame, *, seed: int = 0) -> Split:
@@ -312,7 +313,7 @@ def kdd_dagmm(frame: pd.DataFrame, *, seed: int = 0) -> Split:
     return Split(x[train_idx], x[test_idx], y[test_idx],
                  protocol="kdd-dagmm: normal traffic is the ~20% anomaly, 41 features one-hot, 50/50 split",
                  feature_names=list(encoded.columns),
-                 test_groups=frame["attack_category"].to_numpy()[test_idx])
+                 test_groups=frame["attack_category"].to_numpy()[test_idx], test_index=test_idx)
 
 
 def standardize(split: Split) -> Split:
@@ -323,7 +324,7 @@ def standardize(split: Split) -> Split:
     return Split(((split.x_train - mean) / std).astype(np.float32),
                  ((split.x_test - mean) / std).astype(np.float32),
                  split.y_test, split.protocol + ", standardised on training data",
-                 split.feature_names, split.y_train, split.test_groups)
+                 split.feature_names, split.y_train, split.test_groups, split.test_index)
 
 
 # --------------------------------------------------------------------------- image protocols

@@ -11,18 +11,23 @@ import pytest  # noqa: E402
 SHARED_DATA = os.environ.get("ADLIB_DATA")
 
 
-@pytest.fixture
-def manifold_data():
+def manifold(n_train=2000):
     """Normal rows lie near a 3-D linear subspace of R^15; outliers have the same per-column scale but
-    no such structure, so only a detector that learned the subspace can tell them apart."""
+    no such structure, so only a detector that learned the subspace can tell them apart.
+    Returns ``x_train, x_test, y_test`` (300 normal and 300 outlier test rows)."""
     rng = np.random.default_rng(0)
     mixing = rng.normal(size=(3, 15))
-    x_train = rng.normal(size=(2000, 3)) @ mixing + 0.05 * rng.normal(size=(2000, 15))
+    x_train = rng.normal(size=(n_train, 3)) @ mixing + 0.05 * rng.normal(size=(n_train, 15))
     x_normal = rng.normal(size=(300, 3)) @ mixing + 0.05 * rng.normal(size=(300, 15))
     x_outlier = rng.normal(size=(300, 15)) * x_train.std(axis=0)
     x_test = np.concatenate([x_normal, x_outlier]).astype(np.float32)
     y_test = np.r_[np.zeros(300), np.ones(300)].astype(int)
     return x_train.astype(np.float32), x_test, y_test
+
+
+@pytest.fixture
+def manifold_data():
+    return manifold()
 
 
 @pytest.fixture

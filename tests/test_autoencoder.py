@@ -7,15 +7,15 @@ from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
 
 import adlib
+
+from .conftest import manifold
 from adlib.base import ThresholdNotSetError
 
 
 @pytest.fixture(scope="module")
 def trained_ae():
     """An AE trained once on the manifold data (module fixture: training costs a few seconds)."""
-    rng = np.random.default_rng(0)
-    mixing = rng.normal(size=(3, 15))
-    x = (rng.normal(size=(2000, 3)) @ mixing + 0.05 * rng.normal(size=(2000, 15))).astype(np.float32)
+    x = manifold()[0]
     adlib.seed_everything(0)
     return adlib.AE(latent_dim=3, hidden=(32,)).fit(x, epochs=30, batch_size=64, verbose=0), x
 

@@ -226,3 +226,11 @@ def test_kdd_parser_rejects_an_unknown_label(tmp_path):
         fh.write(",".join(["0"] * 41) + ",martian.\n")
     with pytest.raises(ValueError, match="martian"):
         datasets._parse_kdd(str(path))
+
+
+def test_kdd_splits_record_the_source_row_of_each_test_sample(kdd):
+    split = datasets.kdd_alibi(kdd, seed=0)
+    labels = kdd["label"].to_numpy()[split.test_index]
+    assert np.array_equal(split.y_test, (labels != "normal").astype(int))
+    dagmm = datasets.kdd_dagmm(kdd, seed=0)
+    assert np.array_equal(dagmm.y_test, (kdd["label"].to_numpy()[dagmm.test_index] == "normal").astype(int))

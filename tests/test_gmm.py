@@ -6,6 +6,8 @@ from scipy.stats import multivariate_normal
 from sklearn.metrics import roc_auc_score
 
 import adlib
+
+from .conftest import manifold
 from adlib.detectors.gmm import (gmm_energy, gmm_parameters, gmm_parameters_from_statistics,
                                  gmm_sufficient_statistics, reconstruction_features)
 
@@ -42,9 +44,7 @@ def test_gmm_parameters_and_energy_match_a_direct_numpy_computation():
 
 @pytest.fixture(scope="module", params=["AEGMM", "VAEGMM"])
 def trained_gmm(request):
-    rng = np.random.default_rng(0)
-    mixing = rng.normal(size=(3, 15))
-    x = (rng.normal(size=(3000, 3)) @ mixing + 0.05 * rng.normal(size=(3000, 15))).astype(np.float32)
+    x = manifold(3000)[0]
     adlib.seed_everything(0)
     det = getattr(adlib, request.param)(latent_dim=3, hidden=(32, 16), learning_rate=1e-3, seed=0)
     return det.fit(x, epochs=40, batch_size=128, verbose=0), x

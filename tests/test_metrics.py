@@ -41,3 +41,20 @@ def test_top_fraction_threshold_flags_that_fraction():
     assert np.mean(s > top_fraction_threshold(s, 0.2)) == pytest.approx(0.2, abs=0.002)
     with pytest.raises(ValueError):
         top_fraction_threshold(s, 1.5)
+
+
+def test_percentile_threshold_handles_a_block_of_tied_scores():
+    from adlib.base import percentile_threshold
+
+    continuous = np.arange(100.0)
+    assert np.mean(continuous > percentile_threshold(continuous, 95)) == pytest.approx(0.05, abs=0.01)
+    # 90 distinct normal scores, then 8 identical duplicates, then 2 higher: the 95th percentile
+    # lands inside the tied block; '>' alone would flag 2%, flagging the block too gives 10%,
+    # and 2% is nearer the intended 5%, so the block stays unflagged ...
+    tied = np.r_[np.arange(90.0), np.full(8, 500.0), [900.0, 901.0]]
+    t = percentile_threshold(tied, 95)
+    assert np.mean(tied > t) == pytest.approx(0.02)
+    # ... whereas with a block of 3 whose inclusion gives 5% exactly, the block is flagged.
+    tied = np.r_[np.arange(95.0), np.full(3, 500.0), [900.0, 901.0]]
+    t = percentile_threshold(tied, 95)
+    assert np.mean(tied > t) == pytest.approx(0.05)

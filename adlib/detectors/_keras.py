@@ -6,10 +6,28 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from .. import nets
 from ..base import Detector
 from ..timing import EpochTimer
 
 MODEL_FILE = "model.keras"
+
+
+class SerializesNetworks:
+    """Mixin for ``keras.Model`` subclasses whose constructor takes Keras networks (``network_keys``):
+    ``networks_config`` serialises them for ``get_config`` and ``from_config`` rebuilds them."""
+
+    network_keys: tuple[str, ...] = ("encoder", "decoder")
+
+    def networks_config(self) -> dict:
+        return {key: keras.saving.serialize_keras_object(getattr(self, key)) for key in self.network_keys}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in cls.network_keys:
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
 
 
 class KerasDetector(Detector):
@@ -24,6 +42,14 @@ class KerasDetector(Detector):
     def _build_model(self, x: np.ndarray) -> keras.Model:
         """Create the training model, with default networks sized from ``x`` where none were given."""
         raise NotImplementedError
+
+    def _autoencoder_networks(self, x: np.ndarray, **kwargs) -> tuple[keras.Model, keras.Model]:
+        """The user's ``encoder``/``decoder`` if given, else defaults sized from ``x`` (for detectors
+        with ``encoder``, ``decoder``, ``latent_dim``, ``hidden`` and ``filters`` settings)."""
+        if self.encoder is not None:
+            return self.encoder, self.decoder
+        return nets.default_autoencoder(x, latent_dim=self.latent_dim, hidden=self.hidden,
+                                        filters=self.filters, **kwargs)
 
     def _compile(self, model: keras.Model) -> None:
         model.compile(optimizer=keras.optimizers.Adam(self.learning_rate))

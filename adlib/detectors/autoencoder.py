@@ -12,13 +12,12 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from .. import nets
-from ..base import Prediction, ThresholdNotSetError
-from ._keras import KerasDetector
+from ..base import Prediction, ThresholdNotSetError, percentile_threshold
+from ._keras import KerasDetector, SerializesNetworks
 
 
 @keras.saving.register_keras_serializable(package="adlib")
-class AutoencoderModel(keras.Model):
+class AutoencoderModel(SerializesNetworks, keras.Model):
     """Encoder and decoder trained on mean squared error; ``noise_std > 0`` trains them to denoise."""
 
     def __init__(self, encoder: keras.Model, decoder: keras.Model, noise_std: float = 0.0,
@@ -54,16 +53,7 @@ class AutoencoderModel(keras.Model):
         return {"loss": self.loss_tracker.result()}
 
     def get_config(self):
-        return {**super().get_config(), "noise_std": self.noise_std, "seed": self.seed,
-                "encoder": keras.saving.serialize_keras_object(self.encoder),
-                "decoder": keras.saving.serialize_keras_object(self.decoder)}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("encoder", "decoder"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)
+        return {**super().get_config(), "noise_std": self.noise_std, "seed": self.seed, **self.networks_config()}
 
 
 def _check_outlier_type(outlier_type: str) -> None:
@@ -100,7 +90,7 @@ class ReconstructionDetector(KerasDetector):
         _check_outlier_type(outlier_type)
         if not 0 <= percentile <= 100:
             raise ValueError(f"percentile must be in [0, 100]; got {percentile}")
-        self.feature_threshold_ = float(np.percentile(self.feature_score(x), percentile))
+        self.feature_threshold_ = percentile_threshold(self.feature_score(x).ravel(), percentile)
         return self.feature_threshold_
 
     def predict(self, x, return_feature_score: bool = False, batch_size: int = 256,
@@ -151,13 +141,8 @@ class AE(ReconstructionDetector):
         return {"latent_dim": self.latent_dim, "hidden": list(self.hidden), "filters": list(self.filters),
                 "outlier_perc": self.outlier_perc, "learning_rate": self.learning_rate, "seed": self.seed}
 
-    def _networks(self, x: np.ndarray) -> tuple[keras.Model, keras.Model]:
-        if self.encoder is not None:
-            return self.encoder, self.decoder
-        return nets.default_autoencoder(x, latent_dim=self.latent_dim, hidden=self.hidden, filters=self.filters)
-
     def _build_model(self, x: np.ndarray) -> keras.Model:
-        encoder, decoder = self._networks(x)
+        encoder, decoder = self._autoencoder_networks(x)
         return AutoencoderModel(encoder, decoder, noise_std=self.noise_std, seed=self.seed)
 
 

@@ -18,8 +18,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
-from .. import nets
-from ._keras import KerasDetector
+from ._keras import KerasDetector, SerializesNetworks
 
 EPS = 1e-12
 
@@ -91,12 +90,14 @@ def gmm_energy(z, phi, mu, cov, jitter: float = 1e-6):
 
 
 @keras.saving.register_keras_serializable(package="adlib")
-class GMMModel(keras.Model):
+class GMMModel(SerializesNetworks, keras.Model):
     """Compression network + estimation network + the mixture parameters used for scoring.
 
     ``phi``, ``mu`` and ``cov`` are non-trainable weights, set after training from the whole
     training set (:meth:`set_mixture`), so they are saved with the model.
     """
+
+    network_keys = ("encoder", "decoder", "estimator")
 
     def __init__(self, encoder: keras.Model, decoder: keras.Model, estimator: keras.Model, latent_dim: int,
                  n_gmm: int, variational: bool = False, lambda_energy: float = 0.1, lambda_cov: float = 0.005,
@@ -191,15 +192,7 @@ class GMMModel(keras.Model):
         return {**super().get_config(), "latent_dim": self.latent_dim, "n_gmm": self.n_gmm,
                 "variational": self.variational, "lambda_energy": self.lambda_energy,
                 "lambda_cov": self.lambda_cov, "beta": self.beta, "cov_jitter": self.cov_jitter,
-                "distance": self.distance, "seed": self.seed,
-                **{k: keras.saving.serialize_keras_object(getattr(self, k)) for k in ("encoder", "decoder", "estimator")}}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("encoder", "decoder", "estimator"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)
+                "distance": self.distance, "seed": self.seed, **self.networks_config()}
 
 
 def estimation_network(input_dim: int, n_gmm: int, hidden: int = 10, dropout: float = 0.5) -> keras.Model:
@@ -248,12 +241,8 @@ class AEGMM(KerasDetector):
                 "learning_rate": self.learning_rate, "seed": self.seed}
 
     def _build_model(self, x: np.ndarray) -> keras.Model:
-        if self.encoder is not None:
-            encoder, decoder = self.encoder, self.decoder
-        else:
-            encoder, decoder = nets.default_autoencoder(x, latent_dim=self.latent_dim, hidden=self.hidden,
-                                                        filters=self.filters, activation=self.activation,
-                                                        encoder_code=not self.variational)
+        encoder, decoder = self._autoencoder_networks(x, activation=self.activation,
+                                                      encoder_code=not self.variational)
         estimator = self.estimator or estimation_network(self.latent_dim + 2, self.n_gmm,
                                                          self.estimator_hidden, self.dropout)
         return GMMModel(encoder, decoder, estimator, self.latent_dim, self.n_gmm, variational=self.variational,

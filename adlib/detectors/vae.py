@@ -13,14 +13,14 @@ import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
-from .. import nets
+from ._keras import SerializesNetworks
 from .autoencoder import ReconstructionDetector
 
 OBSERVATION_MODELS = ("fixed", "diagonal")
 
 
 @keras.saving.register_keras_serializable(package="adlib")
-class VAEModel(keras.Model):
+class VAEModel(SerializesNetworks, keras.Model):
     """Encoder features -> (mean, log-variance) heads -> reparameterised code -> decoder.
 
     Negative ELBO per sample, averaged over the batch (so its scale does not depend on batch size):
@@ -94,15 +94,7 @@ class VAEModel(keras.Model):
     def get_config(self):
         return {**super().get_config(), "latent_dim": self.latent_dim, "beta": self.beta,
                 "observation": self.observation, "obs_scale": self.obs_scale, "seed": self.seed,
-                "encoder": keras.saving.serialize_keras_object(self.encoder),
-                "decoder": keras.saving.serialize_keras_object(self.decoder)}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("encoder", "decoder"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)
+                **self.networks_config()}
 
 
 class VAE(ReconstructionDetector):
@@ -138,11 +130,7 @@ class VAE(ReconstructionDetector):
                 "learning_rate": self.learning_rate, "seed": self.seed}
 
     def _build_model(self, x: np.ndarray) -> keras.Model:
-        if self.encoder is not None:
-            encoder, decoder = self.encoder, self.decoder
-        else:
-            encoder, decoder = nets.default_autoencoder(x, latent_dim=self.latent_dim, hidden=self.hidden,
-                                                        filters=self.filters, encoder_code=False)
+        encoder, decoder = self._autoencoder_networks(x, encoder_code=False)
         return VAEModel(encoder, decoder, self.latent_dim, beta=self.beta, observation=self.observation,
                         obs_scale=self.obs_scale, seed=self.seed)
 
