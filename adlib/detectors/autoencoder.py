@@ -125,6 +125,8 @@ class AE(ReconstructionDetector):
     in a sigmoid when the training images lie in [0, 1], otherwise every output is linear.
     """
 
+    noise_std = 0.0  # a plain autoencoder trains on clean inputs; DenoisingAE overrides this
+
     def __init__(self, latent_dim: int = 8, hidden: Sequence[int] = (64, 32),
                  filters: Sequence[int] = (32, 64, 128), encoder: keras.Model | None = None,
                  decoder: keras.Model | None = None, outlier_perc: float = 100.0,
@@ -134,8 +136,6 @@ class AE(ReconstructionDetector):
         self.encoder, self.decoder, self.seed = encoder, decoder, seed
         if (encoder is None) != (decoder is None):
             raise ValueError("pass both encoder and decoder, or neither (to use the defaults)")
-
-    noise_std = 0.0
 
     def get_config(self):
         return {"latent_dim": self.latent_dim, "hidden": list(self.hidden), "filters": list(self.filters),
