@@ -1,0 +1,152 @@
+"""Classical baselines with the adlib API: Hotelling's T^2, k-nearest neighbours, one-class SVM and
+Isolation Forest, using scikit-learn where it has the algorithm.
+
+Each is fitted on samples flattened to vectors. Saving stores the training data (``train.npz``)
+and refits on load: every estimator here is deterministic given its data and ``seed``, so the
+loaded detector scores exactly like the saved one, and nothing is pickled.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from sklearn.covariance import EmpiricalCovariance
+from sklearn.ensemble import IsolationForest as _IsolationForest
+from sklearn.neighbors import NearestNeighbors
+from sklearn.svm import OneClassSVM as _OneClassSVM
+
+from ..base import Detector
+
+TRAIN_FILE = "train.npz"
+# Keras training arguments a benchmark may pass to every detector; they mean nothing here.
+_KERAS_ONLY = {"epochs", "batch_size", "verbose", "callbacks", "validation_data", "shuffle"}
+
+
+class ClassicalDetector(Detector):
+    """Shared fitting, scoring and saving for the scikit-learn based baselines."""
+
+    def _make_estimator(self):
+        raise NotImplementedError
+
+    def _raw_score(self, x_flat: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _fit(self, x: np.ndarray, **kwargs) -> None:
+        unknown = set(kwargs) - _KERAS_ONLY
+        if unknown:
+            raise TypeError(f"{type(self).__name__}.fit() got unexpected arguments {sorted(unknown)}")
+        self.x_fit_ = x.reshape(len(x), -1)
+        self.estimator_ = self._make_estimator().fit(self.x_fit_)
+
+    def _score(self, x: np.ndarray, batch_size: int) -> np.ndarray:
+        return np.concatenate([self._raw_score(x[i:i + batch_size].reshape(len(x[i:i + batch_size]), -1))
+                               for i in range(0, len(x), batch_size)])
+
+    def _save_state(self, path: Path) -> None:
+        np.savez_compressed(path / TRAIN_FILE, x=self.x_fit_)
+
+    def _load_state(self, path: Path) -> None:
+        with np.load(path / TRAIN_FILE) as f:
+            x = f["x"]
+        if x.shape[1] != int(np.prod(self.input_shape_)):
+            raise ValueError(f"{TRAIN_FILE} holds {x.shape[1]} features per sample; detector.json says "
+                             f"{self.input_shape_}")
+        self.x_fit_ = x
+        self.estimator_ = self._make_estimator().fit(x)
+
+
+class HotellingT2(ClassicalDetector):
+    """Hotelling's T^2: squared Mahalanobis distance from the mean of the training data.
+
+    ``reg`` is added to the covariance diagonal, so that flat directions (constant pixels) do not
+    make the inverse blow up.
+    """
+
+    def __init__(self, reg: float = 1e-6) -> None:
+        super().__init__()
+        if reg < 0:
+            raise ValueError(f"reg must be >= 0; got {reg}")
+        self.reg = float(reg)
+
+    def get_config(self):
+        return {"reg": self.reg}
+
+    def _make_estimator(self):
+        return _RegularisedCovariance(self.reg)
+
+    def _raw_score(self, x_flat):
+        return self.estimator_.mahalanobis(x_flat)
+
+
+class _RegularisedCovariance(EmpiricalCovariance):
+    """EmpiricalCovariance with ``reg`` added to the diagonal before inversion."""
+
+    def __init__(self, reg: float = 0.0):
+        super().__init__()
+        self.reg = reg
+
+    def fit(self, X, y=None):
+        super().fit(X)
+        self._set_covariance(self.covariance_ + self.reg * np.eye(len(self.covariance_)))
+        return self
+
+
+class KNN(ClassicalDetector):
+    """Distance to the ``n_neighbors``-th nearest training sample (``method="largest"``) or the mean
+    distance to the ``n_neighbors`` nearest (``"mean"``)."""
+
+    def __init__(self, n_neighbors: int = 5, method: str = "largest") -> None:
+        super().__init__()
+        if n_neighbors < 1 or method not in ("largest", "mean"):
+            raise ValueError("n_neighbors must be >= 1 and method 'largest' or 'mean'")
+        self.n_neighbors, self.method = int(n_neighbors), method
+
+    def get_config(self):
+        return {"n_neighbors": self.n_neighbors, "method": self.method}
+
+    def _make_estimator(self):
+        return NearestNeighbors(n_neighbors=self.n_neighbors)
+
+    def _raw_score(self, x_flat):
+        dist, _ = self.estimator_.kneighbors(x_flat)
+        return dist[:, -1] if self.method == "largest" else dist.mean(axis=1)
+
+
+class OCSVM(ClassicalDetector):
+    """One-class SVM (Schölkopf et al. 2001); score = minus the signed distance to the boundary."""
+
+    def __init__(self, nu: float = 0.1, kernel: str = "rbf", gamma: str | float = "scale") -> None:
+        super().__init__()
+        if not 0 < nu <= 1:
+            raise ValueError(f"nu must be in (0, 1]; got {nu}")
+        self.nu, self.kernel, self.gamma = float(nu), kernel, gamma
+
+    def get_config(self):
+        return {"nu": self.nu, "kernel": self.kernel, "gamma": self.gamma}
+
+    def _make_estimator(self):
+        return _OneClassSVM(nu=self.nu, kernel=self.kernel, gamma=self.gamma)
+
+    def _raw_score(self, x_flat):
+        return -self.estimator_.decision_function(x_flat)
+
+
+class IForest(ClassicalDetector):
+    """Isolation Forest (Liu et al. 2008); score = minus scikit-learn's ``score_samples``
+    (anomalies are isolated by fewer random splits)."""
+
+    def __init__(self, n_estimators: int = 100, max_samples: int | str = "auto", seed: int = 0) -> None:
+        super().__init__()
+        if n_estimators < 1:
+            raise ValueError(f"n_estimators must be >= 1; got {n_estimators}")
+        self.n_estimators, self.max_samples, self.seed = int(n_estimators), max_samples, int(seed)
+
+    def get_config(self):
+        return {"n_estimators": self.n_estimators, "max_samples": self.max_samples, "seed": self.seed}
+
+    def _make_estimator(self):
+        return _IsolationForest(n_estimators=self.n_estimators, max_samples=self.max_samples,
+                                random_state=self.seed)
+
+    def _raw_score(self, x_flat):
+        return -self.estimator_.score_samples(x_flat)
