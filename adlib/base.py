@@ -82,6 +82,10 @@ class Detector:
     def _feature_score(self, x: np.ndarray, batch_size: int) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} has no feature-level scores")
 
+    def _scores_from_features(self, feature_scores: np.ndarray) -> np.ndarray:
+        """Instance scores from feature scores (detectors with ``has_feature_score`` only)."""
+        raise NotImplementedError(f"{type(self).__name__} has no feature-level scores")
+
     def _save_state(self, path: Path) -> None:
         raise NotImplementedError
 
@@ -139,8 +143,12 @@ class Detector:
             raise ThresholdNotSetError(
                 f"{type(self).__name__} has no threshold: call infer_threshold(x_ref, percentile=95) "
                 "on normal reference data, or set threshold_ yourself, before predict.")
-        scores = self.score(x, batch_size)
-        feature = self.feature_score(x, batch_size) if return_feature_score else None
+        if return_feature_score:  # one pass: instance scores are derived from the feature scores
+            raw = self._feature_score(x, batch_size)
+            scores, feature = self._scores_from_features(raw), np.asarray(raw, dtype=np.float64)
+        else:
+            scores, feature = self._score(x, batch_size), None
+        scores = np.asarray(scores, dtype=np.float64)
         return Prediction(scores, (scores > self.threshold_).astype(int), self.threshold_, feature)
 
     # ---------------------------------------------------------------- persistence

@@ -7,6 +7,7 @@ import keras
 import numpy as np
 
 from .. import nets
+from .._checks import as_float_array
 from ..base import Detector
 from ..timing import EpochTimer
 
@@ -81,8 +82,6 @@ class KerasDetector(Detector):
 
     @staticmethod
     def _validate_like(x_val, x_train: np.ndarray) -> np.ndarray:
-        from .._checks import as_float_array
-
         return as_float_array(x_val, name="validation_data", expected_shape=x_train.shape[1:])
 
     @property

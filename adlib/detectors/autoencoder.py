@@ -104,7 +104,7 @@ class ReconstructionDetector(KerasDetector):
             raise ThresholdNotSetError("no feature-level threshold: call "
                                        "infer_threshold(x_ref, percentile, outlier_type='feature') first")
         feature = self.feature_score(x, batch_size)
-        return Prediction(top_percent_mean(feature, self.outlier_perc), (feature > self.feature_threshold_).astype(int),
+        return Prediction(self._scores_from_features(feature), (feature > self.feature_threshold_).astype(int),
                           self.feature_threshold_, feature)
 
     def reconstruct(self, x, batch_size: int = 256) -> np.ndarray:
@@ -114,8 +114,11 @@ class ReconstructionDetector(KerasDetector):
     def _feature_score(self, x: np.ndarray, batch_size: int) -> np.ndarray:
         return np.square(x - self.reconstruct(x, batch_size))
 
+    def _scores_from_features(self, feature_scores: np.ndarray) -> np.ndarray:
+        return top_percent_mean(feature_scores, self.outlier_perc)
+
     def _score(self, x: np.ndarray, batch_size: int) -> np.ndarray:
-        return top_percent_mean(self._feature_score(x, batch_size), self.outlier_perc)
+        return self._scores_from_features(self._feature_score(x, batch_size))
 
 
 class AE(ReconstructionDetector):
