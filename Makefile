@@ -10,7 +10,7 @@ NB ?= $(sort $(wildcard notebooks/*.ipynb))
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONHASHSEED := 0
 
-.PHONY: book test unit nbval build-book notebooks clean
+.PHONY: book test unit nbval build-book notebooks benchmark clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ notebooks: $(STAMP)
 			--ExecutePreprocessor.timeout=3600 --ExecutePreprocessor.kernel_name=python3 $$nb || exit 1; \
 		echo "== $$nb: $$(( $$(date +%s) - start )) s"; \
 	done
+	$(MAKE) benchmark
+
+# book/benchmark.md is generated from the results files, never edited by hand.
+benchmark: $(STAMP)
+	$(BIN)/python -m adlib.report notebooks/results book/benchmark.md
 
 clean:
 	rm -rf _build

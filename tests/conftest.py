@@ -49,3 +49,24 @@ def stripe_images():
 
 def requires_mirror():
     return pytest.mark.skipif(not SHARED_DATA, reason="ADLIB_DATA (the dataset mirror) is not set")
+
+
+def blobs_and_rings(n_train=1000, n_test=200, seed=0):
+    """16x16 grey images: normal ones hold a Gaussian blob at a random place, outliers a ring of
+    the same size; ``x_train, x_test, y_test`` (half the test images are outliers)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:16, :16]
+
+    def images(n, ring):
+        centre = rng.uniform(5, 11, size=(n, 2))
+        dist = np.hypot(yy[None] - centre[:, 0, None, None], xx[None] - centre[:, 1, None, None])
+        img = np.exp(-(dist - 4) ** 2 / 2) if ring else np.exp(-dist ** 2 / 8)
+        return np.clip(img + 0.05 * rng.normal(size=img.shape), 0, 1)[..., None].astype(np.float32)
+
+    x_test = np.concatenate([images(n_test, False), images(n_test, True)])
+    return images(n_train, False), x_test, np.r_[np.zeros(n_test), np.ones(n_test)].astype(int)
+
+
+@pytest.fixture(scope="session")
+def blob_ring_images():
+    return blobs_and_rings()

@@ -55,6 +55,13 @@ class KerasDetector(Detector):
     def _compile(self, model: keras.Model) -> None:
         model.compile(optimizer=keras.optimizers.Adam(self.learning_rate))
 
+    def _ensure_model(self, x: np.ndarray) -> None:
+        """Build and compile ``model_`` on the first fit (later fits continue training it)."""
+        if self.model_ is None:
+            self.model_ = self._build_model(x)
+            self.model_(x[:2], training=False)  # build every layer, so saving records all weights
+            self._compile(self.model_)
+
     def _fit(self, x: np.ndarray, *, epochs: int = 10, batch_size: int = 64, validation_data=None,
              callbacks=None, verbose="auto", shuffle: bool = True) -> None:
         """Train with ``keras.Model.fit``: progress bars, callbacks and validation as in any Keras model.
@@ -62,10 +69,7 @@ class KerasDetector(Detector):
         ``validation_data`` is an array of normal samples (no labels); its loss is reported as ``val_*``.
         Calling ``fit`` again continues training the same networks.
         """
-        if self.model_ is None:
-            self.model_ = self._build_model(x)
-            self.model_(x[:2], training=False)  # build every layer, so saving records all weights
-            self._compile(self.model_)
+        self._ensure_model(x)
         if validation_data is not None:
             validation_data = (self._validate_like(validation_data, x),)
         timer = EpochTimer()

@@ -1,0 +1,92 @@
+"""What the adversarial detectors share: two optimisers, loss trackers, default networks, BCE on logits."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import keras
+import numpy as np
+from keras import ops
+
+from .. import nets
+from ._keras import KerasDetector, SerializesNetworks
+
+
+def bce_logits(logits, target: float):
+    """Mean binary cross-entropy of ``logits`` against a constant label (1 = real, 0 = fake)."""
+    return ops.mean(ops.binary_crossentropy(ops.full_like(logits, target), logits, from_logits=True))
+
+
+class AdversarialModel(SerializesNetworks, keras.Model):
+    """A ``keras.Model`` trained by a custom ``train_step`` with a generator-side and a
+    discriminator-side optimiser; subclasses name their losses in ``loss_names``."""
+
+    loss_names: tuple[str, ...] = ()
+
+    def __init__(self, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in self.loss_names}
+
+    def compile(self, g_optimizer=None, d_optimizer=None, c_optimizer=None, **kwargs):
+        """One optimiser per set of networks updated together (a Keras optimiser serves one set):
+        generator side, discriminator side, and (OCGAN) a classifier."""
+        super().compile(**kwargs)
+        self.g_optimizer, self.d_optimizer, self.c_optimizer = g_optimizer, d_optimizer, c_optimizer
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def _step(self, tape, loss, variables, optimizer) -> None:
+        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+
+    def _report(self, **losses):
+        for name, value in losses.items():
+            self.trackers[name].update_state(value)
+        return {name: self.trackers[name].result() for name in losses}
+
+    def get_config(self):
+        return {**super().get_config(), "seed": self.seed, **self.networks_config()}
+
+
+class AdversarialDetector(KerasDetector):
+    """Keras detector trained with two Adam optimisers (``learning_rate``, ``beta_1``) whose default
+    networks are DCGAN for square images and MLPs for tables."""
+
+    def __init__(self, latent_dim: int = 100, base_filters: int = 32, hidden: Sequence[int] = (128, 64),
+                 learning_rate: float = 2e-4, beta_1: float = 0.5, seed: int | None = None) -> None:
+        super().__init__(learning_rate)
+        if latent_dim < 1 or base_filters < 1:
+            raise ValueError(f"latent_dim and base_filters must be positive; got {latent_dim}, {base_filters}")
+        self.latent_dim, self.base_filters, self.hidden = int(latent_dim), int(base_filters), tuple(hidden)
+        self.beta_1, self.seed = float(beta_1), seed
+
+    def get_config(self):
+        return {"latent_dim": self.latent_dim, "base_filters": self.base_filters, "hidden": list(self.hidden),
+                "learning_rate": self.learning_rate, "beta_1": self.beta_1, "seed": self.seed}
+
+    def _networks(self, x: np.ndarray, encoder_activation: str | None = None):
+        return nets.gan_networks(x, latent_dim=self.latent_dim, hidden=self.hidden,
+                                 base_filters=self.base_filters, encoder_activation=encoder_activation)
+
+    def _optimizer(self):
+        return keras.optimizers.Adam(self.learning_rate, beta_1=self.beta_1)
+
+    def _compile(self, model: keras.Model) -> None:
+        model.compile(g_optimizer=self._optimizer(), d_optimizer=self._optimizer(), c_optimizer=self._optimizer())
+
+    def _predict(self, x: np.ndarray, batch_size: int) -> np.ndarray:
+        """``model_.predict`` (inference mode: BatchNorm uses its training statistics)."""
+        return np.asarray(self.model_.predict(x, batch_size=batch_size, verbose=0))
+
+    def _score(self, x: np.ndarray, batch_size: int) -> np.ndarray:
+        return self._predict(x, batch_size)
+
+    def _through(self, x, *networks: str, batch_size: int = 256) -> np.ndarray:
+        """``x`` passed through the named networks of ``model_`` in turn, in inference mode
+        (e.g. ``"encoder", "generator"`` gives G(E(x)))."""
+        out = self._checked(x)
+        for name in networks:
+            out = getattr(self.model_, name).predict(out, batch_size=batch_size, verbose=0)
+        return np.asarray(out)

@@ -1,0 +1,106 @@
+"""ALOCC (Sabokrou et al., CVPR 2018): adversarially learned one-class classifier.
+
+A denoising reconstructor R and a discriminator D play a GAN game on normal data: D tells real
+images from R's reconstructions, R learns to fool D while reconstructing its (noisy) input,
+``L = L_{R+D} + λ‖X - R(X̃)‖²`` with λ = 0.4. R refines normal images and distorts others, and D
+has learned what the normal class looks like. Scores (higher = more anomalous):
+
+- ``"d_of_r"`` (the paper's): minus D's logit for R(X). Caution: once D has learned to spot R's
+  outputs on normal data, it can call R(anomaly) *more* real than R(normal), inverting the ranking
+  (see the benchmark chapter);
+- ``"d"``: minus D's logit for X itself;
+- ``"reconstruction"``: ``mean (X - R(X))²``.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from .. import nets
+from ._gan import AdversarialDetector, AdversarialModel, bce_logits
+
+
+SCORES = ("d_of_r", "d", "reconstruction")
+
+
+@keras.saving.register_keras_serializable(package="adlib")
+class ALOCCModel(AdversarialModel):
+    """Reconstructor (encoder + decoder) and discriminator; one ALOCC training step."""
+
+    network_keys = ("encoder", "decoder", "discriminator")
+    loss_names = ("r_loss", "rec_loss", "d_loss")
+
+    def __init__(self, encoder, decoder, discriminator, lam: float = 0.4, noise_std: float = 0.155, r_steps: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder, self.decoder, self.discriminator = encoder, decoder, discriminator
+        self.lam, self.noise_std, self.r_steps = float(lam), float(noise_std), int(r_steps)
+
+    def reconstruct(self, x, training=False):
+        return self.decoder(self.encoder(x, training=training), training=training)
+
+    def call(self, x, training=False):
+        """The three scores as columns ``[d_of_r, d, reconstruction]`` (see the module docstring)."""
+        refined = self.reconstruct(x, training)
+        d_of_r = -self.discriminator(refined, training=training)[0]
+        d = -self.discriminator(x, training=training)[0]
+        rec = ops.mean(ops.reshape(ops.square(x - refined), (ops.shape(x)[0], -1)), axis=1, keepdims=True)
+        return ops.concatenate([d_of_r, d, rec], axis=1)
+
+    def train_step(self, data):
+        x = data[0] if isinstance(data, tuple) else data
+        noisy = x + self.noise_std * keras.random.normal(ops.shape(x), seed=self.seed_generator)
+        with tf.GradientTape() as tape:
+            d_loss = (bce_logits(self.discriminator(x, training=True)[0], 1.0)
+                      + bce_logits(self.discriminator(self.reconstruct(noisy, training=True), training=True)[0], 0.0))
+        self._step(tape, d_loss, self.discriminator.trainable_variables, self.d_optimizer)
+        r_vars = self.encoder.trainable_variables + self.decoder.trainable_variables
+        for _ in range(self.r_steps):  # R updated more often than D, so that D does not win outright
+            with tf.GradientTape() as tape:
+                refined = self.reconstruct(noisy, training=True)
+                rec = ops.mean(ops.square(x - refined))
+                r_loss = bce_logits(self.discriminator(refined, training=True)[0], 1.0) + self.lam * rec
+            self._step(tape, r_loss, r_vars, self.g_optimizer)
+        return self._report(r_loss=r_loss, rec_loss=rec, d_loss=d_loss)
+
+    def get_config(self):
+        return {**super().get_config(), "lam": self.lam, "noise_std": self.noise_std, "r_steps": self.r_steps}
+
+
+class ALOCC(AdversarialDetector):
+    """ALOCC detector (DCGAN-style networks for square images, MLPs for tables).
+    ``lam`` = λ (paper: 0.4); ``noise_std`` is the std of the Gaussian noise R learns to remove."""
+
+    def __init__(self, latent_dim: int = 32, base_filters: int = 16, hidden: Sequence[int] = (128, 64),
+                 lam: float = 0.4, noise_std: float = 0.155, score: str = "d_of_r", learning_rate: float = 2e-4,
+                 beta_1: float = 0.5, seed: int | None = None) -> None:
+        super().__init__(latent_dim, base_filters, hidden, learning_rate, beta_1, seed)
+        if lam < 0 or noise_std < 0:
+            raise ValueError(f"lam and noise_std must be non-negative; got {lam}, {noise_std}")
+        if score not in SCORES:
+            raise ValueError(f"score must be one of {', '.join(SCORES)}; got {score!r}")
+        self.lam, self.noise_std, self.score_type = float(lam), float(noise_std), score
+
+    def get_config(self):
+        return {**super().get_config(), "lam": self.lam, "noise_std": self.noise_std, "score": self.score_type}
+
+    def _build_model(self, x: np.ndarray) -> keras.Model:
+        encoder, decoder, _ = self._networks(x)
+        discriminator = (nets.dcgan_discriminator(x.shape[1:], base_filters=self.base_filters, batchnorm=False)
+                         if x.ndim == 4 else nets.mlp_discriminator(x.shape[1], self.hidden))
+        return ALOCCModel(encoder, decoder, discriminator, lam=self.lam, noise_std=self.noise_std, seed=self.seed)
+
+    def all_scores(self, x, batch_size: int = 256) -> dict[str, np.ndarray]:
+        """All three scores of ``x`` from one pass, by name."""
+        columns = self._predict(self._checked(x), batch_size)
+        return {name: columns[:, i].astype(np.float64) for i, name in enumerate(SCORES)}
+
+    def _score(self, x: np.ndarray, batch_size: int) -> np.ndarray:
+        return self._predict(x, batch_size)[:, SCORES.index(self.score_type)]
+
+    def reconstruct(self, x, batch_size: int = 256) -> np.ndarray:
+        """R(x) in inference mode."""
+        return self._through(x, "encoder", "decoder", batch_size=batch_size)

@@ -1,0 +1,133 @@
+"""Deep SVDD (Ruff et al., ICML 2018): map normal data into a small hypersphere.
+
+A network φ is trained so that φ(x) of normal data lies close to a fixed centre c; the score is
+``‖φ(x) - c‖²``. Two details keep the solution from collapsing to a constant map: φ has no bias
+terms (and BatchNorm without learned shift), and c is fixed from an initial forward pass and kept
+away from zero. Optional autoencoder pretraining of φ gives a better starting point (default on).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers, ops
+
+from .. import nets
+from ._keras import KerasDetector
+from .autoencoder import AutoencoderModel
+
+
+def bias_free_network(x: np.ndarray, rep_dim: int, hidden: Sequence[int], base_filters: int) -> keras.Model:
+    """φ without bias terms: DCGAN convolutions (BatchNorm without shift or scale) for square
+    images, dense layers for tables."""
+    if x.ndim == 4:
+        return nets.dcgan_encoder(x.shape[1:], rep_dim, base_filters=base_filters, use_bias=False, name="phi")
+    if x.ndim == 2:
+        x_in = keras.Input((x.shape[1],), name="x")
+        h = x_in
+        for units in hidden:
+            h = layers.LeakyReLU(0.1)(layers.Dense(units, use_bias=False)(h))
+        return keras.Model(x_in, layers.Dense(rep_dim, use_bias=False, name="code")(h), name="phi")
+    raise ValueError(f"Deep SVDD networks exist for tables (n, d) and square images (n, s, s, c); got {x.shape}")
+
+
+@keras.saving.register_keras_serializable(package="adlib")
+class DeepSVDDModel(keras.Model):
+    """φ and the fixed centre c; the one-class objective ``mean ‖φ(x) - c‖²``."""
+
+    def __init__(self, network: keras.Model, **kwargs):
+        super().__init__(**kwargs)
+        self.network = network
+        rep_dim = int(network.output_shape[-1])
+        self.center = self.add_weight(shape=(rep_dim,), initializer="zeros", trainable=False, name="center")
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+
+    def call(self, x, training=False):
+        return ops.sum(ops.square(self.network(x, training=training) - self.center), axis=-1)
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker]
+
+    def train_step(self, data):
+        x = data[0] if isinstance(data, tuple) else data
+        with tf.GradientTape() as tape:
+            loss = ops.mean(self(x, training=True))
+        variables = self.network.trainable_variables
+        self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        self.loss_tracker.update_state(loss)
+        return {"loss": self.loss_tracker.result()}
+
+    def get_config(self):
+        return {**super().get_config(), "network": keras.saving.serialize_keras_object(self.network)}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["network"] = keras.saving.deserialize_keras_object(config["network"])
+        return cls(**config)
+
+
+class DeepSVDD(KerasDetector):
+    """One-class Deep SVDD. ``pretrain_epochs`` of autoencoder training (φ as the encoder) come
+    before the centre is fixed; ``weight_decay`` is Adam's (the paper: 1e-6); ``eps`` keeps every
+    coordinate of c at least that far from zero."""
+
+    def __init__(self, rep_dim: int = 32, hidden: Sequence[int] = (64, 32), base_filters: int = 16,
+                 pretrain: bool = True, pretrain_epochs: int = 10, eps: float = 0.1, weight_decay: float = 1e-6,
+                 learning_rate: float = 1e-4, seed: int | None = None) -> None:
+        super().__init__(learning_rate)
+        if rep_dim < 1 or eps <= 0 or pretrain_epochs < 0:
+            raise ValueError(f"rep_dim must be >= 1, eps > 0 and pretrain_epochs >= 0; "
+                             f"got {rep_dim}, {eps}, {pretrain_epochs}")
+        self.rep_dim, self.hidden, self.base_filters = int(rep_dim), tuple(hidden), int(base_filters)
+        self.pretrain, self.pretrain_epochs, self.eps = bool(pretrain), int(pretrain_epochs), float(eps)
+        self.weight_decay, self.seed = float(weight_decay), seed
+
+    def get_config(self):
+        return {"rep_dim": self.rep_dim, "hidden": list(self.hidden), "base_filters": self.base_filters,
+                "pretrain": self.pretrain, "pretrain_epochs": self.pretrain_epochs, "eps": self.eps,
+                "weight_decay": self.weight_decay, "learning_rate": self.learning_rate, "seed": self.seed}
+
+    def _compile(self, model: keras.Model) -> None:
+        model.compile(optimizer=keras.optimizers.Adam(self.learning_rate, weight_decay=self.weight_decay or None))
+
+    def _build_model(self, x: np.ndarray) -> keras.Model:
+        network = bias_free_network(x, self.rep_dim, self.hidden, self.base_filters)
+        if self.pretrain and self.pretrain_epochs:
+            self._pretrain(network, x)
+        model = DeepSVDDModel(network)
+        model.center.assign(self._initial_center(network, x))
+        return model
+
+    def _pretrain(self, network: keras.Model, x: np.ndarray) -> None:
+        """Train φ as the encoder of an autoencoder (the decoder is thrown away afterwards)."""
+        if x.ndim == 4:
+            decoder = nets.dcgan_decoder(self.rep_dim, x.shape[1:], base_filters=self.base_filters,
+                                         output_activation="sigmoid" if x.min() >= 0 and x.max() <= 1 else None)
+        else:
+            decoder = nets.dense_decoder(self.rep_dim, self.hidden[::-1], x.shape[1])
+        autoencoder = AutoencoderModel(network, decoder, seed=self.seed)
+        autoencoder.compile(optimizer=keras.optimizers.Adam(1e-3))
+        history = autoencoder.fit(x, epochs=self.pretrain_epochs, batch_size=64, verbose=0)
+        self.history_["pretrain_loss"] = [float(v) for v in history.history["loss"]]
+
+    def _initial_center(self, network: keras.Model, x: np.ndarray) -> np.ndarray:
+        """Mean of φ over the training data (inference mode), coordinates pushed to at least ``eps``."""
+        center = np.asarray(network.predict(x, batch_size=256, verbose=0)).mean(axis=0)
+        center[(np.abs(center) < self.eps) & (center < 0)] = -self.eps
+        center[(np.abs(center) < self.eps) & (center >= 0)] = self.eps
+        return center.astype(np.float32)
+
+    @property
+    def center_(self) -> np.ndarray:
+        return np.asarray(self.model_.center)
+
+    def _score(self, x: np.ndarray, batch_size: int) -> np.ndarray:
+        return np.asarray(self.model_.predict(x, batch_size=batch_size, verbose=0))
+
+    def embed(self, x, batch_size: int = 256) -> np.ndarray:
+        """φ(x), for plots of the hypersphere."""
+        return np.asarray(self.model_.network.predict(self._checked(x), batch_size=batch_size, verbose=0))

@@ -1,0 +1,128 @@
+"""f-AnoGAN (Schlegl et al., Medical Image Analysis 2019): AnoGAN with a learned inverse.
+
+First a Wasserstein GAN with gradient penalty (WGAN-GP) learns to generate normal images. Then,
+with generator G and critic C frozen, an encoder E is trained to invert G on real images
+("izi_f": image and critic-feature residuals). The score needs one pass, no search:
+``A(x) = mean (x - G(E(x)))² + κ · mean (f(x) - f(G(E(x))))²`` with κ = 1.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from .. import nets
+from ._gan import AdversarialDetector, AdversarialModel
+
+
+def mean_per_sample(values):
+    return ops.mean(ops.reshape(values, (ops.shape(values)[0], -1)), axis=1)
+
+
+@keras.saving.register_keras_serializable(package="adlib")
+class FAnoGANModel(AdversarialModel):
+    """Generator, critic and encoder. ``phase`` selects the training step: ``"gan"`` (WGAN-GP) or
+    ``"encoder"`` (izi_f, generator and critic frozen)."""
+
+    network_keys = ("generator", "critic", "encoder")
+    loss_names = ("g_loss", "d_loss", "gradient_penalty", "encoder_loss")
+
+    def __init__(self, generator, critic, encoder, kappa: float = 1.0, n_critic: int = 5,
+                 gp_weight: float = 10.0, **kwargs):
+        super().__init__(**kwargs)
+        self.generator, self.critic, self.encoder = generator, critic, encoder
+        self.kappa, self.n_critic, self.gp_weight = float(kappa), int(n_critic), float(gp_weight)
+        self.phase = "gan"
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.generator.input_shape[-1])
+
+    def izif(self, x, training=False):
+        """Per-sample izi_f residual: image MSE + κ · critic-feature MSE."""
+        x_rec = self.generator(self.encoder(x, training=training), training=False)
+        _, f_real = self.critic(x, training=False)
+        _, f_rec = self.critic(x_rec, training=False)
+        return mean_per_sample(ops.square(x - x_rec)) + self.kappa * mean_per_sample(ops.square(f_real - f_rec))
+
+    def call(self, x, training=False):
+        return self.izif(x, training)
+
+    def _critic_step(self, x):
+        batch = ops.shape(x)[0]
+        z = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+        fake = self.generator(z, training=True)
+        eps = keras.random.uniform((batch,) + (1,) * (len(x.shape) - 1), seed=self.seed_generator)
+        mixed = eps * x + (1.0 - eps) * fake
+        with tf.GradientTape() as tape:
+            with tf.GradientTape() as gp_tape:
+                gp_tape.watch(mixed)
+                mixed_score = self.critic(mixed, training=True)[0]
+            grads = gp_tape.gradient(mixed_score, mixed)
+            norms = ops.sqrt(ops.sum(ops.square(ops.reshape(grads, (batch, -1))), axis=1) + 1e-12)
+            penalty = ops.mean(ops.square(norms - 1.0))
+            wasserstein = ops.mean(self.critic(fake, training=True)[0]) - ops.mean(self.critic(x, training=True)[0])
+            d_loss = wasserstein + self.gp_weight * penalty
+        self._step(tape, d_loss, self.critic.trainable_variables, self.d_optimizer)
+        return d_loss, penalty
+
+    def train_step(self, data):
+        x = data[0] if isinstance(data, tuple) else data
+        if self.phase == "encoder":
+            with tf.GradientTape() as tape:
+                loss = ops.mean(self.izif(x, training=True))
+            self._step(tape, loss, self.encoder.trainable_variables, self.c_optimizer)
+            return self._report(encoder_loss=loss)
+        for _ in range(self.n_critic):  # n_critic critic updates per generator update
+            d_loss, penalty = self._critic_step(x)
+        z = keras.random.normal((ops.shape(x)[0], self.latent_dim), seed=self.seed_generator)
+        with tf.GradientTape() as tape:
+            g_loss = -ops.mean(self.critic(self.generator(z, training=True), training=True)[0])
+        self._step(tape, g_loss, self.generator.trainable_variables, self.g_optimizer)
+        return self._report(g_loss=g_loss, d_loss=d_loss, gradient_penalty=penalty)
+
+    def get_config(self):
+        return {**super().get_config(), "kappa": self.kappa, "n_critic": self.n_critic, "gp_weight": self.gp_weight}
+
+
+class FAnoGAN(AdversarialDetector):
+    """f-AnoGAN detector. ``fit(x, epochs=..., encoder_epochs=...)`` trains the WGAN-GP for
+    ``epochs``, then the izi_f encoder for ``encoder_epochs`` (default: as many). The critic has
+    no BatchNorm (the gradient penalty is per sample); Adam 1e-4, betas (0, 0.9) as in WGAN-GP."""
+
+    def __init__(self, latent_dim: int = 64, base_filters: int = 16, hidden: Sequence[int] = (128, 64),
+                 kappa: float = 1.0, n_critic: int = 5, gp_weight: float = 10.0, learning_rate: float = 1e-4,
+                 beta_1: float = 0.0, seed: int | None = None) -> None:
+        super().__init__(latent_dim, base_filters, hidden, learning_rate, beta_1, seed)
+        if kappa < 0 or n_critic < 1 or gp_weight < 0:
+            raise ValueError(f"need kappa >= 0, n_critic >= 1, gp_weight >= 0; got {kappa}, {n_critic}, {gp_weight}")
+        self.kappa, self.n_critic, self.gp_weight = float(kappa), int(n_critic), float(gp_weight)
+
+    def get_config(self):
+        return {**super().get_config(), "kappa": self.kappa, "n_critic": self.n_critic, "gp_weight": self.gp_weight}
+
+    def _optimizer(self):
+        return keras.optimizers.Adam(self.learning_rate, beta_1=self.beta_1, beta_2=0.9)
+
+    def _build_model(self, x: np.ndarray) -> keras.Model:
+        encoder, generator, _ = self._networks(x)
+        critic = (nets.dcgan_discriminator(x.shape[1:], base_filters=self.base_filters, batchnorm=False,
+                                           name="critic") if x.ndim == 4
+                  else nets.mlp_discriminator(x.shape[1], self.hidden, dropout=0.0, name="critic"))
+        return FAnoGANModel(generator, critic, encoder, kappa=self.kappa, n_critic=self.n_critic,
+                            gp_weight=self.gp_weight, seed=self.seed)
+
+    def _fit(self, x: np.ndarray, *, epochs: int = 10, encoder_epochs: int | None = None, **kwargs) -> None:
+        self._ensure_model(x)
+        for phase, n in (("gan", epochs), ("encoder", epochs if encoder_epochs is None else encoder_epochs)):
+            self.model_.phase = phase
+            self.model_.train_function = None  # retrace train_step for this phase
+            if n:
+                super()._fit(x, epochs=n, **kwargs)
+
+    def reconstruct(self, x, batch_size: int = 256) -> np.ndarray:
+        """G(E(x)) in inference mode."""
+        return self._through(x, "encoder", "generator", batch_size=batch_size)

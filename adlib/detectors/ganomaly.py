@@ -1,0 +1,119 @@
+"""GANomaly (Akçay, Atapour-Abarghouei and Breckon, ACCV 2018).
+
+The generator is an encoder-decoder-encoder: x -> z = G_E(x) -> x_hat = G_D(z) -> z_hat = E(x_hat).
+Trained only on normal data, it learns to keep z and z_hat close for normal inputs; for an
+anomaly the reconstruction moves towards the normal manifold, so its code z_hat drifts from z.
+Score: ``mean((z - z_hat)**2)``. A discriminator's features make reconstructions realistic.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from ._gan import AdversarialDetector, AdversarialModel, bce_logits
+
+
+@keras.saving.register_keras_serializable(package="adlib")
+class GANomalyModel(AdversarialModel):
+    """The four GANomaly networks and one training step of generator and discriminator."""
+
+    network_keys = ("encoder", "decoder", "encoder2", "discriminator")
+    loss_names = ("g_loss", "adv_loss", "con_loss", "enc_loss", "d_loss")
+
+    def __init__(self, encoder, decoder, encoder2, discriminator, w_adv: float = 1.0, w_con: float = 50.0,
+                 w_enc: float = 1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder, self.decoder, self.encoder2, self.discriminator = encoder, decoder, encoder2, discriminator
+        self.w_adv, self.w_con, self.w_enc = float(w_adv), float(w_con), float(w_enc)
+        self.last_d_loss = keras.Variable(1.0, trainable=False, name="last_d_loss")
+
+    def generate(self, x, training=False):
+        """``(z, x_hat, z_hat)``: code, reconstruction and the code of the reconstruction."""
+        z = self.encoder(x, training=training)
+        x_hat = self.decoder(z, training=training)
+        return z, x_hat, self.encoder2(x_hat, training=training)
+
+    def call(self, x, training=False):
+        z, _, z_hat = self.generate(x, training=training)
+        return ops.mean(ops.square(z - z_hat), axis=-1)
+
+    def train_step(self, data):
+        x = data[0] if isinstance(data, tuple) else data
+        generator_vars = (self.encoder.trainable_variables + self.decoder.trainable_variables
+                          + self.encoder2.trainable_variables)
+        with tf.GradientTape() as tape:
+            z, x_hat, z_hat = self.generate(x, training=True)
+            _, real_features = self.discriminator(x, training=True)
+            _, fake_features = self.discriminator(x_hat, training=True)
+            adv = ops.mean(ops.square(ops.mean(real_features, axis=0) - ops.mean(fake_features, axis=0)))
+            con = ops.mean(ops.abs(x - x_hat))
+            enc = ops.mean(ops.square(z - z_hat))
+            g_loss = self.w_adv * adv + self.w_con * con + self.w_enc * enc
+        self._step(tape, g_loss, generator_vars, self.g_optimizer)
+        with tf.GradientTape() as tape:
+            real_logit, _ = self.discriminator(x, training=True)
+            fake_logit, _ = self.discriminator(ops.stop_gradient(x_hat), training=True)
+            d_loss = bce_logits(real_logit, 1.0) + bce_logits(fake_logit, 0.0)
+        self._step(tape, d_loss, self.discriminator.trainable_variables, self.d_optimizer)
+        self.last_d_loss.assign(d_loss)
+        return self._report(g_loss=g_loss, adv_loss=adv, con_loss=con, enc_loss=enc, d_loss=d_loss)
+
+    def get_config(self):
+        return {**super().get_config(), "w_adv": self.w_adv, "w_con": self.w_con, "w_enc": self.w_enc}
+
+
+class ReinitialiseCollapsedDiscriminator(keras.callbacks.Callback):
+    """Re-draw the discriminator's weights when its loss falls below ``tolerance``: a discriminator
+    that wins outright gives the generator no gradient (GANomaly's reference code does the same)."""
+
+    def __init__(self, tolerance: float = 1e-5) -> None:
+        super().__init__()
+        self.tolerance, self.resets = tolerance, 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        if float(self.model.last_d_loss.numpy()) < self.tolerance:
+            fresh = keras.models.clone_model(self.model.discriminator)
+            self.model.discriminator.set_weights(fresh.get_weights())
+            self.model.last_d_loss.assign(1.0)
+            self.resets += 1
+
+
+class GANomaly(AdversarialDetector):
+    """GANomaly detector. Images: DCGAN networks (square, side a power of two: pad MNIST to 32x32);
+    tables: MLPs. Losses weighted ``w_adv``, ``w_con``, ``w_enc`` (paper: 1, 50, 1); Adam 2e-4, beta_1 0.5.
+
+    Scores are raw latent distances. The paper min-max scales them with the *test* set's extremes,
+    which uses test data; AUROC does not change under that scaling, so we do not offer it.
+    """
+
+    def __init__(self, latent_dim: int = 100, base_filters: int = 32, hidden: Sequence[int] = (128, 64),
+                 w_adv: float = 1.0, w_con: float = 50.0, w_enc: float = 1.0, learning_rate: float = 2e-4,
+                 beta_1: float = 0.5, seed: int | None = None) -> None:
+        super().__init__(latent_dim, base_filters, hidden, learning_rate, beta_1, seed)
+        if min(w_adv, w_con, w_enc) < 0:
+            raise ValueError(f"loss weights must be non-negative; got {w_adv}, {w_con}, {w_enc}")
+        self.w_adv, self.w_con, self.w_enc = float(w_adv), float(w_con), float(w_enc)
+        self.discriminator_resets_ = 0
+
+    def get_config(self):
+        return {**super().get_config(), "w_adv": self.w_adv, "w_con": self.w_con, "w_enc": self.w_enc}
+
+    def _build_model(self, x: np.ndarray) -> keras.Model:
+        encoder, decoder, discriminator = self._networks(x)
+        encoder2 = keras.models.clone_model(encoder)
+        encoder2.name = "encoder2"
+        return GANomalyModel(encoder, decoder, encoder2, discriminator, w_adv=self.w_adv, w_con=self.w_con,
+                             w_enc=self.w_enc, seed=self.seed)
+
+    def _fit(self, x: np.ndarray, *, callbacks=None, **kwargs) -> None:
+        reset = ReinitialiseCollapsedDiscriminator()
+        super()._fit(x, callbacks=[reset, *(callbacks or [])], **kwargs)
+        self.discriminator_resets_ += reset.resets
+
+    def reconstruct(self, x, batch_size: int = 256) -> np.ndarray:
+        """``G_D(G_E(x))`` in inference mode."""
+        return self._through(x, "encoder", "decoder", batch_size=batch_size)

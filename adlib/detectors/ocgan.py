@@ -1,0 +1,190 @@
+"""OCGAN (Perera, Nallapati and Xiang, CVPR 2019): one-class novelty detection with a latent space
+in which *every* point decodes to an in-class image.
+
+A denoising autoencoder alone also reconstructs out-of-class images well. OCGAN bounds its codes to
+(-1, 1)^d with tanh, pushes them towards U(-1, 1) with a latent discriminator, makes images decoded
+from random codes look real with a visual discriminator, and uses a classifier to find random codes
+that still decode badly (informative-negative mining) and trains the decoder on exactly those.
+Score: reconstruction error ``mean((x - De(En(x)))**2)``.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers, ops
+
+from .. import nets
+from ._gan import AdversarialDetector, AdversarialModel, bce_logits
+
+
+def latent_discriminator(latent_dim: int, hidden: Sequence[int] = (128, 64)) -> keras.Model:
+    """Dense discriminator on codes: real = samples of U(-1, 1)^d, fake = encodings."""
+    z_in = keras.Input((latent_dim,), name="z")
+    h = z_in
+    for units in hidden:
+        h = layers.LeakyReLU(0.2)(layers.Dense(units)(h))
+    return keras.Model(z_in, layers.Dense(1, name="logit")(h), name="latent_discriminator")
+
+
+@keras.saving.register_keras_serializable(package="adlib")
+class OCGANModel(AdversarialModel):
+    """Encoder, decoder, latent and visual discriminators, classifier, and one OCGAN training step."""
+
+    network_keys = ("encoder", "decoder", "latent_discriminator", "visual_discriminator", "classifier")
+    loss_names = ("g_loss", "rec_loss", "latent_adv_loss", "visual_adv_loss", "d_loss", "classifier_loss")
+
+    def __init__(self, encoder, decoder, latent_discriminator, visual_discriminator, classifier,
+                 noise_std: float = 0.2, w_rec: float = 10.0, mining_steps: int = 5,
+                 mining_step_size: float = 0.1, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder, self.decoder = encoder, decoder
+        self.latent_discriminator, self.visual_discriminator = latent_discriminator, visual_discriminator
+        self.classifier = classifier
+        self.noise_std, self.w_rec = float(noise_std), float(w_rec)
+        self.mining_steps, self.mining_step_size = int(mining_steps), float(mining_step_size)
+        self.mining_on = keras.Variable(0.0, trainable=False, name="mining_on")
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.encoder.output_shape[-1])
+
+    def call(self, x, training=False):
+        return self.decoder(self.encoder(x, training=training), training=training)
+
+    def classifier_logit(self, images, training=False):
+        logit = self.classifier(images, training=training)
+        return logit[0] if isinstance(logit, (list, tuple)) else logit
+
+    def mine(self, latents, steps: int | None = None):
+        """Move ``latents`` by gradient descent on ``BCE(C(De(l)), negative)``: towards codes whose
+        decodings the classifier finds least like reconstructions of real images; kept in [-1, 1]."""
+        steps = self.mining_steps if steps is None else steps
+        for _ in range(steps):
+            with tf.GradientTape() as tape:
+                tape.watch(latents)
+                logit = self.classifier_logit(self.decoder(latents, training=False), training=False)
+                loss = ops.sum(ops.softplus(logit))  # sum: each code gets its own gradient
+            latents = ops.clip(latents - self.mining_step_size * tape.gradient(loss, latents), -1.0, 1.0)
+        return ops.stop_gradient(latents)
+
+    def train_step(self, data):
+        x = data[0] if isinstance(data, tuple) else data
+        batch = ops.shape(x)[0]
+        noisy = x + self.noise_std * keras.random.normal(ops.shape(x), seed=self.seed_generator)
+        random_codes = keras.random.uniform((batch, self.latent_dim), -1.0, 1.0, seed=self.seed_generator)
+
+        # classifier: reconstructions of real images are positive, decodings of random codes negative
+        codes = self.encoder(noisy, training=True)
+        reconstructions = ops.stop_gradient(self.decoder(codes, training=True))
+        generated = ops.stop_gradient(self.decoder(random_codes, training=True))
+        with tf.GradientTape() as tape:
+            c_loss = (bce_logits(self.classifier_logit(reconstructions, training=True), 1.0)
+                      + bce_logits(self.classifier_logit(generated, training=True), 0.0))
+        self._step(tape, c_loss, self.classifier.trainable_variables, self.c_optimizer)
+
+        # discriminators: U(-1, 1) codes vs encodings; real images vs decodings of random codes
+        d_vars = self.latent_discriminator.trainable_variables + self.visual_discriminator.trainable_variables
+        with tf.GradientTape() as tape:
+            d_latent = (bce_logits(self.latent_discriminator(random_codes, training=True), 1.0)
+                        + bce_logits(self.latent_discriminator(ops.stop_gradient(codes), training=True), 0.0))
+            d_visual = (bce_logits(self.visual_discriminator(x, training=True)[0], 1.0)
+                        + bce_logits(self.visual_discriminator(generated, training=True)[0], 0.0))
+            d_loss = d_latent + d_visual
+        self._step(tape, d_loss, d_vars, self.d_optimizer)
+
+        # informative-negative mining, once switched on
+        mined = tf.cond(self.mining_on > 0.5, lambda: self.mine(random_codes), lambda: random_codes)
+
+        # generator (encoder + decoder): reconstruct, and fool both discriminators
+        g_vars = self.encoder.trainable_variables + self.decoder.trainable_variables
+        with tf.GradientTape() as tape:
+            codes = self.encoder(noisy, training=True)
+            rec = ops.mean(ops.square(x - self.decoder(codes, training=True)))
+            adv_latent = bce_logits(self.latent_discriminator(codes, training=True), 1.0)
+            adv_visual = bce_logits(self.visual_discriminator(self.decoder(mined, training=True),
+                                                              training=True)[0], 1.0)
+            g_loss = self.w_rec * rec + adv_latent + adv_visual
+        self._step(tape, g_loss, g_vars, self.g_optimizer)
+        return self._report(g_loss=g_loss, rec_loss=rec, latent_adv_loss=adv_latent,
+                            visual_adv_loss=adv_visual, d_loss=d_loss, classifier_loss=c_loss)
+
+    def get_config(self):
+        return {**super().get_config(), "noise_std": self.noise_std, "w_rec": self.w_rec,
+                "mining_steps": self.mining_steps, "mining_step_size": self.mining_step_size}
+
+
+class StartMining(keras.callbacks.Callback):
+    """Switch informative-negative mining on from epoch ``start_epoch`` (counted over all fit calls)."""
+
+    def __init__(self, start_epoch: int, epochs_done: int) -> None:
+        super().__init__()
+        self.start_epoch, self.epochs_done = start_epoch, epochs_done
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.model.mining_on.assign(1.0 if self.epochs_done + epoch >= self.start_epoch else 0.0)
+
+
+class OCGAN(AdversarialDetector):
+    """OCGAN detector for images (DCGAN-style networks; pad MNIST to 32x32).
+
+    ``mining=False`` switches informative-negative mining off (the paper's ablation).
+    From the authors' code: ``latent_dim=16``, reconstruction weight ``w_rec=500``, input noise of
+    variance 0.02 (``noise_std=0.14``), Adam with beta_1 0.5. ``mining_steps=5`` follows the paper.
+    ``mining_step_size``, ``mining_start_epoch`` and ``learning_rate=1e-3`` (the authors use 2e-4
+    over ~200 epochs; we train for a few) are this implementation's choices.
+    """
+
+    def __init__(self, latent_dim: int = 16, base_filters: int = 16, mining: bool = True,
+                 mining_steps: int = 5, mining_step_size: float = 0.1, mining_start_epoch: int = 0,
+                 noise_std: float = 0.14, w_rec: float = 500.0, learning_rate: float = 1e-3, beta_1: float = 0.5,
+                 seed: int | None = None) -> None:
+        super().__init__(latent_dim=latent_dim, base_filters=base_filters, learning_rate=learning_rate,
+                         beta_1=beta_1, seed=seed)
+        if mining_steps < 0 or mining_step_size < 0 or mining_start_epoch < 0 or noise_std < 0:
+            raise ValueError("mining_steps, mining_step_size, mining_start_epoch and noise_std must be >= 0")
+        self.mining, self.mining_steps, self.mining_step_size = bool(mining), int(mining_steps), float(mining_step_size)
+        self.mining_start_epoch, self.noise_std, self.w_rec = int(mining_start_epoch), float(noise_std), float(w_rec)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("hidden")
+        return {**config, "mining": self.mining, "mining_steps": self.mining_steps,
+                "mining_step_size": self.mining_step_size, "mining_start_epoch": self.mining_start_epoch,
+                "noise_std": self.noise_std, "w_rec": self.w_rec}
+
+    def _build_model(self, x: np.ndarray) -> keras.Model:
+        if x.ndim != 4:
+            raise ValueError(f"OCGAN works on images (n, s, s, c); got shape {x.shape}")
+        encoder, decoder, visual = self._networks(x, encoder_activation="tanh")
+        classifier = nets.dcgan_discriminator(x.shape[1:], base_filters=self.base_filters, name="classifier")
+        return OCGANModel(encoder, decoder, latent_discriminator(self.latent_dim), visual, classifier,
+                          noise_std=self.noise_std, w_rec=self.w_rec, mining_steps=self.mining_steps,
+                          mining_step_size=self.mining_step_size, seed=self.seed)
+
+    def _fit(self, x: np.ndarray, *, callbacks=None, **kwargs) -> None:
+        start = self.mining_start_epoch if self.mining else np.iinfo(np.int32).max
+        super()._fit(x, callbacks=[StartMining(start, len(self.epoch_seconds_)), *(callbacks or [])], **kwargs)
+
+    def reconstruct(self, x, batch_size: int = 256) -> np.ndarray:
+        """``De(En(x))`` in inference mode."""
+        return self._predict(self._checked(x), batch_size)
+
+    def _score(self, x: np.ndarray, batch_size: int) -> np.ndarray:
+        rec = self._predict(x, batch_size)
+        return np.mean(np.square(x - rec).reshape(len(x), -1), axis=1)
+
+    def encode(self, x, batch_size: int = 256) -> np.ndarray:
+        """Codes in (-1, 1)^latent_dim."""
+        return self._through(x, "encoder", batch_size=batch_size)
+
+    def decode(self, codes, batch_size: int = 256) -> np.ndarray:
+        """Images decoded from codes (e.g. random ones, to see what the latent space holds)."""
+        return np.asarray(self.model_.decoder.predict(np.asarray(codes, np.float32), batch_size=batch_size,
+                                                      verbose=0))
+
+    def mine(self, codes, steps: int | None = None) -> np.ndarray:
+        """Apply informative-negative mining to ``codes`` (for figures and tests)."""
+        return np.asarray(self.model_.mine(ops.convert_to_tensor(np.asarray(codes, np.float32)), steps))
