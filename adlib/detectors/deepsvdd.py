@@ -15,7 +15,7 @@ import tensorflow as tf
 from keras import layers, ops
 
 from .. import nets
-from ._keras import KerasDetector
+from ._keras import KerasDetector, SerializesNetworks
 from .autoencoder import AutoencoderModel
 
 
@@ -34,8 +34,10 @@ def bias_free_network(x: np.ndarray, rep_dim: int, hidden: Sequence[int], base_f
 
 
 @keras.saving.register_keras_serializable(package="adlib")
-class DeepSVDDModel(keras.Model):
+class DeepSVDDModel(SerializesNetworks, keras.Model):
     """φ and the fixed centre c; the one-class objective ``mean ‖φ(x) - c‖²``."""
+
+    network_keys = ("network",)
 
     def __init__(self, network: keras.Model, **kwargs):
         super().__init__(**kwargs)
@@ -61,13 +63,7 @@ class DeepSVDDModel(keras.Model):
         return {"loss": self.loss_tracker.result()}
 
     def get_config(self):
-        return {**super().get_config(), "network": keras.saving.serialize_keras_object(self.network)}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["network"] = keras.saving.deserialize_keras_object(config["network"])
-        return cls(**config)
+        return {**super().get_config(), **self.networks_config()}
 
 
 class DeepSVDD(KerasDetector):
