@@ -7,7 +7,8 @@ has learned what the normal class looks like. Scores (higher = more anomalous):
 
 - ``"d_of_r"`` (the paper's): minus D's logit for R(X). Caution: once D has learned to spot R's
   outputs on normal data, it can call R(anomaly) *more* real than R(normal), inverting the ranking
-  (see the benchmark chapter);
+  (it does on the synthetic images of the unit tests; on MNIST digit 0 in the benchmark chapter it
+  does not);
 - ``"d"``: minus D's logit for X itself;
 - ``"reconstruction"``: ``mean (X - R(X))²``.
 """
