@@ -90,3 +90,19 @@ def test_diverging_gmm_training_stops_with_a_clear_error():
     x = np.random.default_rng(0).normal(size=(512, 6)).astype(np.float32) * 1e20
     with pytest.raises(FloatingPointError):
         adlib.AEGMM(learning_rate=10.0).fit(x, epochs=3, batch_size=128, verbose=0)
+
+
+def test_reconstruction_term_is_the_papers_squared_norm_or_alibis_per_feature_mean():
+    x = manifold(256)[0]
+    terms = {}
+    for reduction in ("mean", "sum"):
+        adlib.seed_everything(0)
+        det = adlib.AEGMM(latent_dim=2, hidden=(16,), reconstruction=reduction, seed=0)
+        model = det._build_model(x)
+        values = model._loss_terms(x, training=False)
+        x_hat = ops.convert_to_numpy(model.code(x)[1])
+        terms[reduction] = float(values["reconstruction"]), np.square(x - x_hat).sum(axis=1).mean()
+    assert np.isclose(terms["sum"][0], terms["sum"][1], rtol=1e-5)
+    assert np.isclose(terms["mean"][0], terms["mean"][1] / x.shape[1], rtol=1e-5)
+    with pytest.raises(ValueError, match="reconstruction"):
+        adlib.AEGMM(reconstruction="median")

@@ -85,3 +85,17 @@ def test_vae_rejects_bad_settings_and_input(trained_vae):
     fresh = adlib.VAE().fit(np.random.default_rng(0).normal(size=(64, 4)), epochs=1, verbose=0)
     with pytest.raises(ThresholdNotSetError, match="feature"):
         fresh.predict(np.zeros((2, 4)), outlier_type="feature")
+
+
+def test_several_steps_per_compiled_call_train_exactly_as_one():
+    x = manifold(512)[0]
+    runs = []
+    for steps in (1, 4):
+        adlib.seed_everything(0)
+        det = adlib.VAE(latent_dim=3, hidden=(16,), obs_scale=0.1, seed=0)
+        det.fit(x, epochs=2, batch_size=64, verbose=0, steps_per_execution=steps)
+        runs.append((det.history_["loss"], det.score(x[:50])))
+    np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-5)
+    np.testing.assert_allclose(runs[0][1], runs[1][1], rtol=1e-4)
+    with pytest.raises(ValueError, match="steps_per_execution"):
+        adlib.VAE().fit(x, epochs=1, steps_per_execution=0)

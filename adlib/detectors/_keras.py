@@ -63,13 +63,20 @@ class KerasDetector(Detector):
             self._compile(self.model_)
 
     def _fit(self, x: np.ndarray, *, epochs: int = 10, batch_size: int = 64, validation_data=None,
-             callbacks=None, verbose="auto", shuffle: bool = True) -> None:
+             callbacks=None, verbose="auto", shuffle: bool = True, steps_per_execution: int = 1) -> None:
         """Train with ``keras.Model.fit``: progress bars, callbacks and validation as in any Keras model.
 
         ``validation_data`` is an array of normal samples (no labels); its loss is reported as ``val_*``.
+        ``steps_per_execution`` runs that many batches per compiled call: the same updates, far less
+        Python overhead for small networks, but batch-level callbacks then fire only once per call.
         Calling ``fit`` again continues training the same networks.
         """
+        if int(steps_per_execution) < 1:
+            raise ValueError(f"steps_per_execution must be >= 1; got {steps_per_execution}")
         self._ensure_model(x)
+        if self.model_.steps_per_execution != int(steps_per_execution):
+            self.model_.steps_per_execution = int(steps_per_execution)
+            self.model_.train_function = None  # rebuilt by fit for the new number of steps per call
         if validation_data is not None:
             validation_data = (self._validate_like(validation_data, x),)
         timer = EpochTimer()

@@ -7,6 +7,9 @@ softmax output ``gamma`` holds the soft memberships of a K-component Gaussian mi
 is the sample energy ``E(z) = -log sum_k phi_k N(z | mu_k, Sigma_k)``.
 
 Loss: ``reconstruction + lambda_energy * mean E(z) + lambda_cov * sum_k sum_j 1 / Sigma_k[j, j]``.
+The reconstruction term is the paper's squared L2 norm summed over features (``reconstruction="sum"``)
+or Alibi Detect's mean over features (``"mean"``); the mean weakens it by the number of features
+relative to the energy and covariance terms.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ EPS = 1e-12
 
 
 DISTANCES = ("relative", "relative_min", "absolute")
+RECONSTRUCTIONS = ("mean", "sum")
 
 
 def reconstruction_features(x, x_hat, distance: str = "relative", max_distance: float = 100.0):
@@ -102,12 +106,11 @@ class GMMModel(SerializesNetworks, keras.Model):
     def __init__(self, encoder: keras.Model, decoder: keras.Model, estimator: keras.Model, latent_dim: int,
                  n_gmm: int, variational: bool = False, lambda_energy: float = 0.1, lambda_cov: float = 0.005,
                  beta: float = 1.0, cov_jitter: float = 1e-6, distance: str = "relative",
-                 seed: int | None = None, **kwargs):
+                 reconstruction: str = "mean", seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
-        if distance not in DISTANCES:
-            raise ValueError(f"distance must be one of {DISTANCES}; got {distance!r}")
+        _check_choices(distance, reconstruction)
         self.encoder, self.decoder, self.estimator = encoder, decoder, estimator
-        self.distance = distance
+        self.distance, self.reconstruction = distance, reconstruction
         self.latent_dim, self.n_gmm, self.variational = int(latent_dim), int(n_gmm), bool(variational)
         self.lambda_energy, self.lambda_cov, self.beta = float(lambda_energy), float(lambda_cov), float(beta)
         self.cov_jitter, self.seed = float(cov_jitter), seed
@@ -154,7 +157,10 @@ class GMMModel(SerializesNetworks, keras.Model):
         energy = ops.mean(gmm_energy(z, phi, mu, cov, self.cov_jitter))
         cov_penalty = ops.sum(1.0 / (ops.diagonal(cov, axis1=1, axis2=2) + EPS))
         sq = ops.square(ops.reshape(x - x_hat, (ops.shape(x)[0], -1)))
-        reconstruction = ops.mean(ops.mean(sq, axis=1) + self.beta * kl / ops.cast(ops.shape(sq)[1], z.dtype))
+        if self.reconstruction == "sum":    # the paper's ||x - x'||^2, and the ELBO's own scale for the KL
+            reconstruction = ops.mean(ops.sum(sq, axis=1) + self.beta * kl)
+        else:                               # Alibi Detect's per-feature mean, KL scaled alike
+            reconstruction = ops.mean(ops.mean(sq, axis=1) + self.beta * kl / ops.cast(ops.shape(sq)[1], z.dtype))
         loss = reconstruction + self.lambda_energy * energy + self.lambda_cov * cov_penalty
         return {"loss": loss, "reconstruction": reconstruction, "energy": energy, "cov_penalty": cov_penalty}
 
@@ -192,7 +198,15 @@ class GMMModel(SerializesNetworks, keras.Model):
         return {**super().get_config(), "latent_dim": self.latent_dim, "n_gmm": self.n_gmm,
                 "variational": self.variational, "lambda_energy": self.lambda_energy,
                 "lambda_cov": self.lambda_cov, "beta": self.beta, "cov_jitter": self.cov_jitter,
-                "distance": self.distance, "seed": self.seed, **self.networks_config()}
+                "distance": self.distance, "reconstruction": self.reconstruction, "seed": self.seed,
+                **self.networks_config()}
+
+
+def _check_choices(distance: str, reconstruction: str) -> None:
+    if distance not in DISTANCES:
+        raise ValueError(f"distance must be one of {DISTANCES}; got {distance!r}")
+    if reconstruction not in RECONSTRUCTIONS:
+        raise ValueError(f"reconstruction must be one of {RECONSTRUCTIONS}; got {reconstruction!r}")
 
 
 def estimation_network(input_dim: int, n_gmm: int, hidden: int = 10, dropout: float = 0.5) -> keras.Model:
@@ -215,7 +229,7 @@ class AEGMM(KerasDetector):
     def __init__(self, latent_dim: int = 1, n_gmm: int = 2, hidden: Sequence[int] = (60, 30, 10),
                  filters: Sequence[int] = (32, 64, 128), activation: str = "tanh", estimator_hidden: int = 10,
                  dropout: float = 0.5, lambda_energy: float = 0.1, lambda_cov: float = 0.005, beta: float = 1.0,
-                 cov_jitter: float = 1e-6, distance: str = "relative",
+                 cov_jitter: float = 1e-6, distance: str = "relative", reconstruction: str = "mean",
                  encoder: keras.Model | None = None, decoder: keras.Model | None = None,
                  estimator: keras.Model | None = None, learning_rate: float = 1e-4, seed: int | None = None) -> None:
         super().__init__(learning_rate)
@@ -223,9 +237,8 @@ class AEGMM(KerasDetector):
             raise ValueError("pass both encoder and decoder, or neither (to use the defaults)")
         if n_gmm < 1 or latent_dim < 1 or cov_jitter < 0:
             raise ValueError("n_gmm and latent_dim must be >= 1 and cov_jitter >= 0")
-        if distance not in DISTANCES:
-            raise ValueError(f"distance must be one of {DISTANCES}; got {distance!r}")
-        self.distance = distance
+        _check_choices(distance, reconstruction)
+        self.distance, self.reconstruction = distance, reconstruction
         self.latent_dim, self.n_gmm, self.hidden, self.filters = int(latent_dim), int(n_gmm), tuple(hidden), tuple(filters)
         self.activation, self.estimator_hidden, self.dropout = activation, int(estimator_hidden), float(dropout)
         self.lambda_energy, self.lambda_cov, self.beta = float(lambda_energy), float(lambda_cov), float(beta)
@@ -237,7 +250,7 @@ class AEGMM(KerasDetector):
                 "filters": list(self.filters), "activation": self.activation,
                 "estimator_hidden": self.estimator_hidden, "dropout": self.dropout,
                 "lambda_energy": self.lambda_energy, "lambda_cov": self.lambda_cov, "beta": self.beta,
-                "cov_jitter": self.cov_jitter, "distance": self.distance,
+                "cov_jitter": self.cov_jitter, "distance": self.distance, "reconstruction": self.reconstruction,
                 "learning_rate": self.learning_rate, "seed": self.seed}
 
     def _build_model(self, x: np.ndarray) -> keras.Model:
@@ -247,7 +260,8 @@ class AEGMM(KerasDetector):
                                                          self.estimator_hidden, self.dropout)
         return GMMModel(encoder, decoder, estimator, self.latent_dim, self.n_gmm, variational=self.variational,
                         lambda_energy=self.lambda_energy, lambda_cov=self.lambda_cov, beta=self.beta,
-                        cov_jitter=self.cov_jitter, distance=self.distance, seed=self.seed)
+                        cov_jitter=self.cov_jitter, distance=self.distance, reconstruction=self.reconstruction,
+                        seed=self.seed)
 
     def _fit(self, x: np.ndarray, **kwargs) -> None:
         try:
