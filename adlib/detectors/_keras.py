@@ -71,11 +71,12 @@ class KerasDetector(Detector):
         Python overhead for small networks, but batch-level callbacks then fire only once per call.
         Calling ``fit`` again continues training the same networks.
         """
-        if int(steps_per_execution) < 1:
+        steps = int(steps_per_execution)
+        if steps < 1:
             raise ValueError(f"steps_per_execution must be >= 1; got {steps_per_execution}")
         self._ensure_model(x)
-        if self.model_.steps_per_execution != int(steps_per_execution):
-            self.model_.steps_per_execution = int(steps_per_execution)
+        if self.model_.steps_per_execution != steps:
+            self.model_.steps_per_execution = steps
             self.model_.train_function = None  # rebuilt by fit for the new number of steps per call
         if validation_data is not None:
             validation_data = (self._validate_like(validation_data, x),)
