@@ -86,6 +86,12 @@ class Detector:
         """Instance scores from feature scores (detectors with ``has_feature_score`` only)."""
         raise NotImplementedError(f"{type(self).__name__} has no feature-level scores")
 
+    def _score_with_features(self, x: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        """Instance and feature scores from one pass; override when the instance score needs more
+        than the feature scores (the VAE's ELBO adds a per-sample KL term)."""
+        feature = self._feature_score(x, batch_size)
+        return self._scores_from_features(feature), feature
+
     def _save_state(self, path: Path) -> None:
         raise NotImplementedError
 
@@ -144,8 +150,8 @@ class Detector:
                 f"{type(self).__name__} has no threshold: call infer_threshold(x_ref, percentile=95) "
                 "on normal reference data, or set threshold_ yourself, before predict.")
         if return_feature_score:  # one pass: instance scores are derived from the feature scores
-            raw = self._feature_score(x, batch_size)
-            scores, feature = self._scores_from_features(raw), np.asarray(raw, dtype=np.float64)
+            scores, raw = self._score_with_features(x, batch_size)
+            feature = np.asarray(raw, dtype=np.float64)
         else:
             scores, feature = self._score(x, batch_size), None
         scores = np.asarray(scores, dtype=np.float64)

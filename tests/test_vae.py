@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
 
 import adlib
@@ -99,3 +100,52 @@ def test_several_steps_per_compiled_call_train_exactly_as_one():
     np.testing.assert_allclose(runs[0][1], runs[1][1], rtol=1e-4)
     with pytest.raises(ValueError, match="steps_per_execution"):
         adlib.VAE().fit(x, epochs=1, steps_per_execution=0)
+
+
+def test_elbo_score_is_the_negative_elbo_computed_directly(trained_vae, manifold_data, tmp_path):
+    det, x = trained_vae
+    elbo = det.using_score("elbo")
+    assert elbo.model_ is det.model_ and elbo.threshold_ is None and elbo.score_type == "elbo"
+    # negative ELBO by hand: Gaussian NLL of the same seeded posterior draws, plus the KL to N(0, I)
+    mean, log_var = det.encode(x[:40])
+    rng = np.random.default_rng(det.seed)
+    nll = np.zeros(40)
+    for _ in range(det.samples):
+        z = (mean + np.exp(0.5 * log_var) * rng.standard_normal(mean.shape)).astype(np.float32)
+        x_hat = np.asarray(det.model_.decoder(z))
+        sq = np.square(x[:40] - x_hat)
+        nll += (0.5 * sq / det.obs_scale**2 + np.log(det.obs_scale) + 0.5 * np.log(2 * np.pi)).sum(1)
+    kl = -0.5 * (1 + log_var - mean**2 - np.exp(log_var)).sum(1)
+    np.testing.assert_allclose(elbo.score(x[:40]), nll / det.samples + kl, rtol=1e-4)
+    # the one-pass predict path adds the KL term too, and the feature scores sum to the likelihood part
+    elbo.infer_threshold(x, percentile=95)
+    pred = elbo.predict(x[:40], return_feature_score=True)
+    np.testing.assert_allclose(pred.instance_score, elbo.score(x[:40]), rtol=1e-6)
+    np.testing.assert_allclose(pred.feature_score.sum(1), nll / det.samples, rtol=1e-4)
+    # it learns, and it survives saving
+    _, x_test, y_test = manifold_data
+    assert roc_auc_score(y_test, elbo.score(x_test)) >= 0.9
+    elbo.save(tmp_path / "elbo")
+    loaded = adlib.load_detector(tmp_path / "elbo")
+    assert loaded.score_type == "elbo"
+    np.testing.assert_array_equal(loaded.score(x[:40]), elbo.score(x[:40]))
+
+
+def test_elbo_score_uses_the_learned_diagonal_scales():
+    x = manifold(512)[0]
+    adlib.seed_everything(2)
+    det = adlib.VAE(latent_dim=3, hidden=(16,), observation="diagonal", score_type="elbo", seed=2)
+    det.fit(x, epochs=3, verbose=0)
+    s = np.exp(np.asarray(det.model_.log_scale, dtype=np.float64))
+    sq = det.using_score("mse").feature_score(x[:20])
+    np.testing.assert_allclose(det.feature_score(x[:20]), 0.5 * sq / s**2 + np.log(s) + 0.5 * np.log(2 * np.pi),
+                               rtol=1e-5)
+
+
+def test_score_type_is_checked():
+    with pytest.raises(ValueError, match="score_type"):
+        adlib.VAE(score_type="proba")
+    with pytest.raises(ValueError, match="outlier_perc"):
+        adlib.VAE(score_type="elbo", outlier_perc=50)
+    with pytest.raises(NotFittedError):
+        adlib.VAE().using_score("elbo")

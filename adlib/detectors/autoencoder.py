@@ -103,8 +103,9 @@ class ReconstructionDetector(KerasDetector):
         if self.feature_threshold_ is None:
             raise ThresholdNotSetError("no feature-level threshold: call "
                                        "infer_threshold(x_ref, percentile, outlier_type='feature') first")
-        feature = self.feature_score(x, batch_size)
-        return Prediction(self._scores_from_features(feature), (feature > self.feature_threshold_).astype(int),
+        scores, feature = self._score_with_features(self._checked(x), batch_size)
+        feature = np.asarray(feature, dtype=np.float64)
+        return Prediction(np.asarray(scores, dtype=np.float64), (feature > self.feature_threshold_).astype(int),
                           self.feature_threshold_, feature)
 
     def reconstruct(self, x, batch_size: int = 256) -> np.ndarray:

@@ -1,7 +1,9 @@
 """Variational autoencoder (Kingma & Welling 2014) as an outlier detector, in the style of Alibi Detect.
 
-Training maximises the evidence lower bound (ELBO) with a Gaussian likelihood; scoring averages the
-squared reconstruction error over ``samples`` draws from the encoder's posterior.
+Training maximises the evidence lower bound (ELBO) with a Gaussian likelihood. Scoring averages the
+squared reconstruction error over ``samples`` draws from the encoder's posterior (``score_type="mse"``,
+Alibi Detect's score) or estimates the negative ELBO itself, a bound on ``-log p(x)`` that also charges
+the code for straying from the prior (``score_type="elbo"``).
 """
 from __future__ import annotations
 
@@ -13,10 +15,12 @@ import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
+from sklearn.exceptions import NotFittedError
 from ._keras import SerializesNetworks
-from .autoencoder import ReconstructionDetector
+from .autoencoder import ReconstructionDetector, top_percent_mean
 
 OBSERVATION_MODELS = ("fixed", "diagonal")
+SCORE_TYPES = ("mse", "elbo")
 
 
 @keras.saving.register_keras_serializable(package="adlib")
@@ -104,13 +108,18 @@ class VAE(ReconstructionDetector):
     ``decoder`` maps a code of size ``latent_dim`` back to the input shape. ``samples`` posterior
     draws are averaged when scoring; they are drawn from a fixed seed, so a detector scores the
     same input the same way every time, also after saving and loading.
+
+    ``score_type="mse"`` scores by squared reconstruction error (feature scores) and the mean of the
+    top ``outlier_perc`` percent of them (instance score). ``"elbo"`` scores by the Gaussian negative
+    log-likelihood of each feature and, per instance, their sum plus ``KL(q(z|x) || N(0, I))``: the
+    negative ELBO. An input the decoder can rebuild only from an unlikely code is then still flagged.
     """
 
     def __init__(self, latent_dim: int = 2, hidden: Sequence[int] = (20, 15, 7),
                  filters: Sequence[int] = (32, 64, 128), encoder: keras.Model | None = None,
                  decoder: keras.Model | None = None, beta: float = 1.0, observation: str = "fixed",
                  obs_scale: float = 0.05, samples: int = 10, outlier_perc: float = 100.0,
-                 learning_rate: float = 1e-3, seed: int | None = None) -> None:
+                 score_type: str = "mse", learning_rate: float = 1e-3, seed: int | None = None) -> None:
         super().__init__(outlier_perc, learning_rate)
         if (encoder is None) != (decoder is None):
             raise ValueError("pass both encoder and decoder, or neither (to use the defaults)")
@@ -118,6 +127,12 @@ class VAE(ReconstructionDetector):
             raise ValueError(f"observation must be one of {OBSERVATION_MODELS}; got {observation!r}")
         if samples < 1 or obs_scale <= 0 or beta < 0:
             raise ValueError("samples must be >= 1, obs_scale > 0 and beta >= 0")
+        if score_type not in SCORE_TYPES:
+            raise ValueError(f"score_type must be one of {SCORE_TYPES}; got {score_type!r}")
+        if score_type == "elbo" and outlier_perc != 100:
+            raise ValueError("score_type='elbo' sums the likelihood over all features; "
+                             f"outlier_perc applies to score_type='mse' only (got {outlier_perc})")
+        self.score_type = score_type
         self.latent_dim, self.hidden, self.filters = int(latent_dim), tuple(hidden), tuple(filters)
         self.encoder, self.decoder = encoder, decoder
         self.beta, self.observation, self.obs_scale = float(beta), observation, float(obs_scale)
@@ -126,7 +141,7 @@ class VAE(ReconstructionDetector):
     def get_config(self):
         return {"latent_dim": self.latent_dim, "hidden": list(self.hidden), "filters": list(self.filters),
                 "beta": self.beta, "observation": self.observation, "obs_scale": self.obs_scale,
-                "samples": self.samples, "outlier_perc": self.outlier_perc,
+                "samples": self.samples, "outlier_perc": self.outlier_perc, "score_type": self.score_type,
                 "learning_rate": self.learning_rate, "seed": self.seed}
 
     def _build_model(self, x: np.ndarray) -> keras.Model:
@@ -140,7 +155,20 @@ class VAE(ReconstructionDetector):
         parts = [self.model_.encode(x[i:i + batch_size], training=False) for i in range(0, len(x), batch_size)]
         return tuple(np.concatenate([ops.convert_to_numpy(p[k]) for p in parts]) for k in (0, 1))
 
-    def _feature_score(self, x: np.ndarray, batch_size: int) -> np.ndarray:
+    def using_score(self, score_type: str) -> "VAE":
+        """The same trained VAE scoring by ``score_type`` instead: it shares the network, has no
+        threshold yet, and lets one compare scores without training twice."""
+        if not self.is_fitted:
+            raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit(x_train) first.")
+        outlier_perc = self.outlier_perc if score_type == "mse" else 100.0
+        other = VAE(**{**self.get_config(), "score_type": score_type, "outlier_perc": outlier_perc})
+        other.encoder, other.decoder = self.encoder, self.decoder
+        other.model_, other.input_shape_ = self.model_, self.input_shape_
+        other.history_, other.epoch_seconds_ = dict(self.history_), list(self.epoch_seconds_)
+        return other
+
+    def _posterior_errors(self, x: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        """Squared error per feature averaged over ``samples`` posterior draws, and the KL term of each sample."""
         mean, log_var = self.encode(x, batch_size)
         rng = np.random.default_rng(0 if self.seed is None else self.seed)
         total = np.zeros_like(x, dtype=np.float64)
@@ -148,5 +176,26 @@ class VAE(ReconstructionDetector):
             z = (mean + np.exp(0.5 * log_var) * rng.standard_normal(mean.shape)).astype(np.float32)
             x_hat = self.model_.decoder.predict(z, batch_size=batch_size, verbose=0)
             total += np.square(x - x_hat)
-        return total / self.samples
+        kl = -0.5 * np.sum(1.0 + log_var - np.square(mean) - np.exp(log_var), axis=1, dtype=np.float64)
+        return total / self.samples, kl
 
+    def _gaussian_nll(self, squared_error: np.ndarray) -> np.ndarray:
+        """Per-feature negative log-likelihood under the observation model, from the mean squared error."""
+        if self.observation == "fixed":
+            log_s = math.log(self.obs_scale)
+        else:
+            log_s = ops.convert_to_numpy(self.model_.log_scale).astype(np.float64)
+        return 0.5 * squared_error * np.exp(-2.0 * log_s) + log_s + 0.5 * math.log(2 * math.pi)
+
+    def _score_with_features(self, x: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        squared_error, kl = self._posterior_errors(x, batch_size)
+        if self.score_type == "mse":
+            return top_percent_mean(squared_error, self.outlier_perc), squared_error
+        nll = self._gaussian_nll(squared_error)
+        return nll.reshape(len(x), -1).sum(axis=1) + kl, nll
+
+    def _feature_score(self, x: np.ndarray, batch_size: int) -> np.ndarray:
+        return self._score_with_features(x, batch_size)[1]
+
+    def _score(self, x: np.ndarray, batch_size: int) -> np.ndarray:
+        return self._score_with_features(x, batch_size)[0]
