@@ -149,7 +149,7 @@ class Detector:
             raise ThresholdNotSetError(
                 f"{type(self).__name__} has no threshold: call infer_threshold(x_ref, percentile=95) "
                 "on normal reference data, or set threshold_ yourself, before predict.")
-        if return_feature_score:  # one pass: instance scores are derived from the feature scores
+        if return_feature_score:  # one pass gives both the instance and the feature scores
             scores, raw = self._score_with_features(x, batch_size)
             feature = np.asarray(raw, dtype=np.float64)
         else:

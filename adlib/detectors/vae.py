@@ -14,8 +14,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 from keras import layers, ops
-
 from sklearn.exceptions import NotFittedError
+
 from ._keras import SerializesNetworks
 from .autoencoder import ReconstructionDetector, top_percent_mean
 
