@@ -114,9 +114,12 @@ class Detector:
         self.threshold_ = None  # a threshold inferred for the old model does not hold for the new one
         return self
 
-    def _checked(self, x) -> np.ndarray:
+    def _require_fitted(self) -> None:
         if not self.is_fitted:
             raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit(x_train) first.")
+
+    def _checked(self, x) -> np.ndarray:
+        self._require_fitted()
         return as_float_array(x, name="x", expected_shape=self.input_shape_)
 
     def score(self, x, batch_size: int = 256) -> np.ndarray:

@@ -14,7 +14,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 from keras import layers, ops
-from sklearn.exceptions import NotFittedError
 
 from ._keras import SerializesNetworks
 from .autoencoder import ReconstructionDetector, top_percent_mean
@@ -158,8 +157,7 @@ class VAE(ReconstructionDetector):
     def using_score(self, score_type: str) -> "VAE":
         """The same trained VAE scoring by ``score_type`` instead: it shares the network, has no
         threshold yet, and lets one compare scores without training twice."""
-        if not self.is_fitted:
-            raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit(x_train) first.")
+        self._require_fitted()
         outlier_perc = self.outlier_perc if score_type == "mse" else 100.0
         other = VAE(**{**self.get_config(), "score_type": score_type, "outlier_perc": outlier_perc})
         other.encoder, other.decoder = self.encoder, self.decoder
