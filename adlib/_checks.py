@@ -13,7 +13,12 @@ def as_float_array(x, *, name: str = "x", min_rank: int = 2,
     Rejects non-numeric data, empty batches, NaN/inf, a rank below ``min_rank`` and,
     when ``expected_shape`` (the per-sample shape seen at fit) is given, any other shape.
     """
-    arr = np.asarray(x)
+    try:
+        arr = np.asarray(x)
+    except (ValueError, TypeError) as exc:  # ragged nested lists
+        raise ValueError(f"{name} must be a rectangular numeric array; NumPy could not make one ({exc}).") from exc
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise TypeError(f"{name} has complex dtype {arr.dtype}; pass real values (e.g. np.abs(x) or x.real).")
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise TypeError(
             f"{name} must be a numeric array; got dtype {arr.dtype}. "
@@ -31,10 +36,14 @@ def as_float_array(x, *, name: str = "x", min_rank: int = 2,
             f"{name} has samples of shape {tuple(arr.shape[1:])}, but the detector was fitted on "
             f"samples of shape {tuple(expected_shape)}; reshape or preprocess the input the same way."
         )
-    arr = arr.astype(np.float32, copy=False)
-    if not np.all(np.isfinite(arr)):
+    if np.issubdtype(arr.dtype, np.floating) and not np.all(np.isfinite(arr)):
         bad = int(np.count_nonzero(~np.isfinite(arr)))
         raise ValueError(f"{name} contains {bad} NaN or infinite values; impute or drop them first.")
+    with np.errstate(over="ignore"):
+        arr = arr.astype(np.float32, copy=False)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} holds values beyond float32's range (|x| > 3.4e38); rescale it "
+                         "(e.g. standardise the columns) first.")
     return arr
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -11,15 +10,21 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.exceptions import NotFittedError
 
+from . import persistence
 from ._checks import as_float_array
 
-CONFIG_FILE = "detector.json"
-FORMAT_VERSION = 1
+CONFIG_FILE = persistence.CONFIG_FILE
+FORMAT_VERSION = 2  # 2: detector.json records every file's size and SHA-256
 _REGISTRY: dict[str, type["Detector"]] = {}
 
 
 class ThresholdNotSetError(RuntimeError):
     """``predict`` was called before a threshold was inferred or set."""
+
+
+class NumericalError(FloatingPointError, ValueError):
+    """Training or scoring produced NaN or infinite values (a ``ValueError``, so one ``except``
+    catches every bad-input error)."""
 
 
 @dataclass
@@ -47,6 +52,21 @@ def percentile_threshold(scores: np.ndarray, percentile: float) -> float:
         if abs(np.mean(scores > below) - target) < abs(np.mean(scores > threshold) - target):
             threshold = below
     return threshold
+
+
+def _intensities(raw, arr: np.ndarray) -> np.ndarray:
+    """8-bit images (``uint8``) as intensities in [0, 1]; any other dtype as it is."""
+    return arr / np.float32(255.0) if np.asarray(raw).dtype == np.uint8 else arr
+
+
+def _checked_scores(scores, detector: str) -> np.ndarray:
+    """Scores as float64; NaN (an overflow inside the networks) raises instead of ranking silently."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if np.isnan(scores).any():
+        raise NumericalError(f"{detector} produced {np.count_nonzero(np.isnan(scores))} NaN scores: the input "
+                             "holds values so far outside the training data's range that the arithmetic "
+                             "overflowed. Scale it like the training data.")
+    return scores
 
 
 class Detector:
@@ -104,13 +124,18 @@ class Detector:
         return self.input_shape_ is not None
 
     def fit(self, x, **kwargs) -> "Detector":
-        """Learn what normal data looks like from ``x`` (samples first). Returns ``self``."""
-        x = as_float_array(x, name="x")
-        if self.is_fitted and tuple(x.shape[1:]) != self.input_shape_:
+        """Learn what normal data looks like from ``x`` (samples first). Returns ``self``.
+
+        ``uint8`` arrays are read as 8-bit intensities and divided by 255 (here and when scoring).
+        """
+        arr = as_float_array(x, name="x")
+        if self.is_fitted and tuple(arr.shape[1:]) != self.input_shape_:
             raise ValueError(f"this detector was fitted on samples of shape {self.input_shape_}; "
-                             f"got {tuple(x.shape[1:])}. Create a new detector for differently shaped data.")
-        self._fit(x, **kwargs)
-        self.input_shape_ = tuple(int(d) for d in x.shape[1:])
+                             f"got {tuple(arr.shape[1:])}. Create a new detector for differently shaped data.")
+        prepared = self._prepare(_intensities(x, arr))
+        self._fit(prepared, **kwargs)
+        self.input_shape_ = tuple(int(d) for d in arr.shape[1:])
+        self._after_fit(prepared)
         self.threshold_ = None  # a threshold inferred for the old model does not hold for the new one
         return self
 
@@ -119,12 +144,25 @@ class Detector:
             raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit(x_train) first.")
 
     def _checked(self, x) -> np.ndarray:
+        """``x`` validated against the fitted shape, in the form the model takes (see :meth:`_prepare`)."""
         self._require_fitted()
-        return as_float_array(x, name="x", expected_shape=self.input_shape_)
+        return self._prepare(_intensities(x, as_float_array(x, name="x", expected_shape=self.input_shape_)))
+
+    def _after_fit(self, x: np.ndarray) -> None:
+        """Checks on the trained detector with its (prepared) training data; the collapse guard lives here."""
+
+    def _prepare(self, x: np.ndarray) -> np.ndarray:
+        """The validated float32 batch in the form the model takes (Keras image models add a channel axis)."""
+        return x
+
+    def _as_input_shape(self, values: np.ndarray) -> np.ndarray:
+        """Per-feature values (scores, reconstructions) back in the shape of the user's samples."""
+        values = np.asarray(values)
+        return values.reshape(len(values), *self.input_shape_)
 
     def score(self, x, batch_size: int = 256) -> np.ndarray:
         """Instance-level anomaly scores, shape ``(n,)``: higher means more anomalous."""
-        return np.asarray(self._score(self._checked(x), batch_size), dtype=np.float64)
+        return _checked_scores(self._score(self._checked(x), batch_size), type(self).__name__)
 
     def decision_function(self, x) -> np.ndarray:
         """PyOD/scikit-learn name for :meth:`score` (higher = more anomalous)."""
@@ -132,7 +170,7 @@ class Detector:
 
     def feature_score(self, x, batch_size: int = 256) -> np.ndarray:
         """Per-feature (per pixel and channel, or per column) scores, same shape as ``x``."""
-        return np.asarray(self._feature_score(self._checked(x), batch_size), dtype=np.float64)
+        return self._as_input_shape(np.asarray(self._feature_score(self._checked(x), batch_size), dtype=np.float64))
 
     def infer_threshold(self, x, percentile: float = 95.0) -> float:
         """Set ``threshold_`` to the ``percentile``-th percentile of the scores of reference data ``x``.
@@ -142,7 +180,12 @@ class Detector:
         """
         if not 0 <= percentile <= 100:
             raise ValueError(f"percentile must be in [0, 100]; got {percentile}")
-        self.threshold_ = percentile_threshold(self.score(x), percentile)
+        scores = self.score(x)
+        if not np.all(np.isfinite(scores)):
+            raise NumericalError(f"{np.count_nonzero(~np.isfinite(scores))} reference scores are infinite: the "
+                                 "reference data holds values far outside the training data's range; a threshold "
+                                 "needs normal reference data like the training data.")
+        self.threshold_ = percentile_threshold(scores, percentile)
         return self.threshold_
 
     def predict(self, x, return_feature_score: bool = False, batch_size: int = 256) -> Prediction:
@@ -154,28 +197,32 @@ class Detector:
                 "on normal reference data, or set threshold_ yourself, before predict.")
         if return_feature_score:  # one pass gives both the instance and the feature scores
             scores, raw = self._score_with_features(x, batch_size)
-            feature = np.asarray(raw, dtype=np.float64)
+            feature = self._as_input_shape(np.asarray(raw, dtype=np.float64))
         else:
             scores, feature = self._score(x, batch_size), None
-        scores = np.asarray(scores, dtype=np.float64)
+        scores = _checked_scores(scores, type(self).__name__)
         return Prediction(scores, (scores > self.threshold_).astype(int), self.threshold_, feature)
 
     # ---------------------------------------------------------------- persistence
     def save(self, path: str | os.PathLike) -> Path:
-        """Save to the folder ``path`` (``detector.json`` and Keras-native weights); overwrites it."""
+        """Save to the folder ``path``: ``detector.json`` (settings, threshold, a size and SHA-256 of
+        every file) and Keras-native weights. Returns the folder's absolute path.
+
+        The save is atomic: it is written beside ``path`` and swapped into place, so a failure
+        leaves an earlier save at ``path`` as it was. An earlier adlib save is overwritten; a file,
+        or a folder holding anything else, is refused with ``FileExistsError`` and left alone.
+        """
         if not self.is_fitted:
             raise NotFittedError(f"Nothing to save: this {type(self).__name__} is not fitted yet.")
-        path = Path(path)
-        if path.exists():
-            shutil.rmtree(path)
-        path.mkdir(parents=True)
-        meta = {"format_version": FORMAT_VERSION, "class": type(self).__name__,
-                "config": self.get_config(), "input_shape": list(self.input_shape_),
-                "threshold": self.threshold_, "history": self.history_,
-                "feature_threshold": getattr(self, "feature_threshold_", None)}
-        self._save_state(path)
-        (path / CONFIG_FILE).write_text(json.dumps(meta, indent=2))
-        return path
+
+        def write(folder: Path) -> dict:
+            self._save_state(folder)
+            return {"format_version": FORMAT_VERSION, "class": type(self).__name__,
+                    "config": self.get_config(), "input_shape": list(self.input_shape_),
+                    "threshold": self.threshold_, "history": self.history_,
+                    "feature_threshold": getattr(self, "feature_threshold_", None)}
+
+        return persistence.atomic_write_folder(Path(path), write)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
@@ -183,8 +230,14 @@ class Detector:
 
 
 def load_detector(path: str | os.PathLike) -> Detector:
-    """Load a detector saved with :meth:`Detector.save`: same settings, weights, threshold and scores."""
-    path = Path(path)
+    """Load a detector saved with :meth:`Detector.save`: same settings, weights, threshold and scores.
+
+    Every file is checked against the size and SHA-256 recorded at save time before it is read, so
+    a truncated, missing or edited file raises ``ValueError`` naming it. Keras files are loaded in
+    safe mode: a model that carries code (a ``Lambda`` layer) is refused.
+    """
+    path = Path(path).expanduser()
+    persistence.recover_interrupted(path.absolute())
     config_file = path / CONFIG_FILE
     if not config_file.is_file():
         raise FileNotFoundError(f"{path} is not a saved adlib detector: {CONFIG_FILE} is missing.")
@@ -192,17 +245,22 @@ def load_detector(path: str | os.PathLike) -> Detector:
         meta = json.loads(config_file.read_text())
         cls_name, config = meta["class"], meta["config"]
         input_shape, threshold = meta["input_shape"], meta["threshold"]
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise ValueError(f"{config_file} is corrupt ({exc}); save the detector again.") from exc
+        files = meta["files"] if meta.get("format_version") == FORMAT_VERSION else None
+    except (ValueError, KeyError, TypeError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise ValueError(f"{config_file} is corrupt ({type(exc).__name__}: {exc}); save the detector again.") from exc
     if meta.get("format_version") != FORMAT_VERSION:
-        raise ValueError(f"{path} was saved in format {meta.get('format_version')}; "
-                         f"this adlib reads format {FORMAT_VERSION}.")
+        raise ValueError(f"{path} was saved in format {meta.get('format_version')}; this adlib reads format "
+                         f"{FORMAT_VERSION}. Load it with the adlib that saved it and save it again.")
+    if meta.get("checksum") != persistence.content_checksum(meta):
+        raise ValueError(f"{config_file} has changed since it was saved (its checksum does not match its "
+                         "content); it is corrupt or was edited. Save the detector again.")
+    persistence.verify_manifest(path, files)
     if cls_name not in _REGISTRY:
         raise ValueError(f"{path} holds an unknown detector class {cls_name!r}; "
                          f"known: {', '.join(sorted(_REGISTRY))}")
-    detector = _REGISTRY[cls_name](**config)
-    detector.input_shape_ = tuple(input_shape)
     try:
+        detector = _REGISTRY[cls_name](**config)
+        detector.input_shape_ = tuple(int(d) for d in input_shape)
         detector._load_state(path)
     except Exception as exc:
         raise ValueError(f"could not load the learned state of {cls_name} from {path}: "

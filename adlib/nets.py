@@ -1,7 +1,8 @@
-"""Default network builders, sized from the data: dense for tables, convolutional for images."""
+"""Default network builders, sized from the data: dense for tables, one DCGAN backbone for images of any size."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Sequence
 
 import keras
@@ -33,46 +34,10 @@ def dense_decoder(latent_dim: int, hidden: Sequence[int], output_dim: int, *, ac
     return keras.Model(z_in, layers.Dense(output_dim, activation=output_activation, name="x_hat")(h), name=name)
 
 
-def conv_encoder(input_shape: Sequence[int], filters: Sequence[int], latent_dim: int | None, *,
-                 name: str = "encoder") -> keras.Model:
-    """Strided 4x4 convolutions (each halves height and width) with LeakyReLU, then a dense code
-    (or, with ``latent_dim=None``, the flattened feature map)."""
-    x_in = keras.Input(tuple(input_shape), name="x")
-    h = x_in
-    for f in filters:
-        h = layers.Conv2D(f, 4, strides=2, padding="same")(h)
-        h = layers.LeakyReLU(0.2)(h)
-    h = layers.Flatten()(h)
-    out = h if latent_dim is None else layers.Dense(latent_dim, name="code")(h)
-    return keras.Model(x_in, out, name=name)
-
-
-def conv_decoder(latent_dim: int, output_shape: Sequence[int], filters: Sequence[int], *,
-                 output_activation: str | None = "sigmoid", name: str = "decoder") -> keras.Model:
-    """Mirror of :func:`conv_encoder`: dense, then transposed convolutions that double the size.
-
-    ``filters`` is in decoding order (e.g. ``(128, 64, 32)``). Sizes that are not a power of two
-    (MNIST's 28) are reached by cropping the last feature map.
-    """
-    h_out, w_out, channels = output_shape
-    n_up = len(filters)
-    h0, w0 = math.ceil(h_out / 2 ** n_up), math.ceil(w_out / 2 ** n_up)
-    z_in = keras.Input((latent_dim,), name="z")
-    h = layers.Dense(h0 * w0 * filters[0], activation="relu")(z_in)
-    h = layers.Reshape((h0, w0, filters[0]))(h)
-    for f in filters:
-        h = layers.Conv2DTranspose(f, 4, strides=2, padding="same")(h)
-        h = layers.LeakyReLU(0.2)(h)
-    extra_h, extra_w = h0 * 2 ** n_up - h_out, w0 * 2 ** n_up - w_out
-    if extra_h or extra_w:
-        h = layers.Cropping2D(((extra_h // 2, extra_h - extra_h // 2), (extra_w // 2, extra_w - extra_w // 2)))(h)
-    x_hat = layers.Conv2D(channels, 3, padding="same", activation=output_activation, name="x_hat")(h)
-    return keras.Model(z_in, x_hat, name=name)
-
-
-def default_autoencoder(x, *, latent_dim: int, hidden: Sequence[int], filters: Sequence[int],
+def default_autoencoder(x, *, latent_dim: int, hidden: Sequence[int], base_filters: int = 32,
                         activation: str = "relu", encoder_code: bool = True) -> tuple[keras.Model, keras.Model]:
-    """Encoder and decoder sized from a batch ``x``: dense for tables (n, d), convolutional for images.
+    """Encoder and decoder sized from a batch ``x``: dense for tables (n, d), the DCGAN backbone for
+    images (n, h, w, c) of any size.
 
     Image decoders end in a sigmoid when ``x`` lies in [0, 1], otherwise outputs are linear.
     ``encoder_code=False`` leaves the code layer off the encoder (for variational heads).
@@ -83,38 +48,105 @@ def default_autoencoder(x, *, latent_dim: int, hidden: Sequence[int], filters: S
         return (dense_encoder(d, hidden, code, activation=activation),
                 dense_decoder(latent_dim, tuple(hidden)[::-1], d, activation=activation))
     if x.ndim == 4:
-        in_unit_range = bool(x.min() >= 0 and x.max() <= 1)
-        return (conv_encoder(x.shape[1:], filters, code),
-                conv_decoder(latent_dim, x.shape[1:], tuple(filters)[::-1],
-                             output_activation="sigmoid" if in_unit_range else None))
+        return (dcgan_encoder(x.shape[1:], code, base_filters=base_filters),
+                dcgan_decoder(latent_dim, x.shape[1:], base_filters=base_filters,
+                              output_activation=output_activation_for(x)))
     raise ValueError(f"default networks exist for tables (n, d) and images (n, h, w, c); got shape {x.shape}. "
-                     "Add a channel axis to grey images (x[..., None]) or pass encoder= and decoder=.")
+                     "Pass encoder= and decoder= for other data.")
 
 
-# ---------------------------------------------------------------------------- GAN networks
-def _dcgan_depth(side: int) -> int:
-    """Number of stride-2 stages that take a square image of ``side`` pixels down to 4x4."""
-    depth = int(round(math.log2(side))) - 2
-    if side < 8 or 2 ** (depth + 2) != side:
-        raise ValueError(f"DCGAN networks need square images whose side is a power of two >= 8; got {side}. "
-                         "Pad MNIST's 28x28 to 32x32 with datasets.prepare_images(x, size=32).")
-    return depth
+# ---------------------------------------------------------------------------- image backbone
+MIN_SIDE, MAX_SIDE = 16, 64
+BN_MOMENTUM = 0.9  # moving statistics that follow a network trained for a few thousand steps
 
 
-def dcgan_encoder(input_shape: Sequence[int], out_dim: int, *, base_filters: int = 32, batchnorm: bool = True,
-                  out_activation: str | None = None, use_bias: bool = True, name: str = "encoder") -> keras.Model:
-    """DCGAN encoder: stride-2 4x4 convolutions (BatchNorm after the first, LeakyReLU 0.2) down to
-    4x4, then a 4x4 'valid' convolution to ``out_dim`` numbers (Radford et al., 2016)."""
-    height, width = input_shape[:2]
-    if height != width:
-        raise ValueError(f"DCGAN networks need square images; got {height}x{width}")
+@dataclass(frozen=True)
+class ImageGeometry:
+    """How an ``h x w`` input is mapped to the square ``side x side`` the backbone works at, and back.
+
+    Inputs whose longer side is at most :data:`MAX_SIDE` are zero-padded (centred) to the next power
+    of two, at least :data:`MIN_SIDE`: padding keeps every pixel, and a constant border is trivial to
+    reconstruct, so it adds nothing to a score. Larger inputs are first resized (bilinear, with
+    anti-aliasing) so that the longer side is :data:`MAX_SIDE`: a DCGAN network's cost grows with
+    the pixel count, and 64x64 is the size these architectures were designed for.
+    """
+
+    height: int
+    width: int
+    resized: tuple[int, int]
+    side: int
+
+    @property
+    def padding(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        dh, dw = self.side - self.resized[0], self.side - self.resized[1]
+        return (dh // 2, dh - dh // 2), (dw // 2, dw - dw // 2)
+
+    @property
+    def depth(self) -> int:
+        """Stride-2 stages from ``side`` down to 4x4."""
+        return int(math.log2(self.side)) - 2
+
+    @property
+    def is_identity(self) -> bool:
+        return self.resized == (self.height, self.width) == (self.side, self.side)
+
+    def describe(self) -> str:
+        if self.is_identity:
+            return f"{self.height}x{self.width} images used as they are"
+        resize = "" if self.resized == (self.height, self.width) else f"resized to {self.resized[0]}x{self.resized[1]}, "
+        return f"{self.height}x{self.width} images {resize}zero-padded to {self.side}x{self.side}"
+
+
+def image_geometry(input_shape: Sequence[int]) -> ImageGeometry:
+    """The one mapping from an image shape ``(h, w, c)`` to the backbone's working size (see :class:`ImageGeometry`)."""
+    if len(input_shape) != 3:
+        raise ValueError(f"image networks take samples of shape (h, w, c); got {tuple(input_shape)}")
+    height, width = int(input_shape[0]), int(input_shape[1])
+    if min(height, width) < 1:
+        raise ValueError(f"images need at least one pixel; got {height}x{width}")
+    longest = max(height, width)
+    if longest > MAX_SIDE:
+        scale = MAX_SIDE / longest
+        resized = (max(1, round(height * scale)), max(1, round(width * scale)))
+        return ImageGeometry(height, width, resized, MAX_SIDE)
+    return ImageGeometry(height, width, (height, width), max(MIN_SIDE, 2 ** math.ceil(math.log2(longest))))
+
+
+def to_backbone(h, geometry: ImageGeometry):
+    """Map input images to the backbone's square working size (resize if large, then zero-pad)."""
+    if geometry.resized != (geometry.height, geometry.width):
+        h = layers.Resizing(*geometry.resized, interpolation="bilinear", antialias=True, name="resize_in")(h)
+    if geometry.resized != (geometry.side, geometry.side):
+        h = layers.ZeroPadding2D(geometry.padding, name="pad_to_backbone")(h)
+    return h
+
+
+def from_backbone(h, geometry: ImageGeometry):
+    """Inverse of :func:`to_backbone` for generated images: crop the padding, resize to the input size."""
+    if geometry.resized != (geometry.side, geometry.side):
+        h = layers.Cropping2D(geometry.padding, name="crop_to_input")(h)
+    if geometry.resized != (geometry.height, geometry.width):
+        h = layers.Resizing(geometry.height, geometry.width, interpolation="bilinear", name="resize_out")(h)
+    return h
+
+
+def dcgan_encoder(input_shape: Sequence[int], out_dim: int | None, *, base_filters: int = 32,
+                  batchnorm: bool = True, out_activation: str | None = None, use_bias: bool = True,
+                  name: str = "encoder") -> keras.Model:
+    """DCGAN encoder for images of any size: the input mapped to the working size (:func:`image_geometry`),
+    stride-2 4x4 convolutions (BatchNorm after all but the first, LeakyReLU 0.2) down to 4x4, then a 4x4
+    'valid' convolution to ``out_dim`` numbers (Radford et al., 2016). ``out_dim=None`` returns the
+    flattened 4x4 feature map instead (for models that put their own heads on top)."""
+    geometry = image_geometry(input_shape)
     x_in = keras.Input(tuple(input_shape), name="x")
-    h = x_in
-    for i in range(_dcgan_depth(height)):
+    h = to_backbone(x_in, geometry)
+    for i in range(geometry.depth):
         h = layers.Conv2D(base_filters * 2 ** i, 4, strides=2, padding="same", use_bias=use_bias)(h)
         if batchnorm and i > 0:
-            h = layers.BatchNormalization(center=use_bias, scale=use_bias)(h)
+            h = layers.BatchNormalization(momentum=BN_MOMENTUM, center=use_bias, scale=use_bias)(h)
         h = layers.LeakyReLU(0.2)(h)
+    if out_dim is None:
+        return keras.Model(x_in, layers.Flatten(name="features")(h), name=name)
     h = layers.Conv2D(out_dim, 4, padding="valid", use_bias=use_bias)(h)
     out = layers.Flatten(name="code")(h)
     if out_activation:
@@ -124,19 +156,20 @@ def dcgan_encoder(input_shape: Sequence[int], out_dim: int, *, base_filters: int
 
 def dcgan_decoder(latent_dim: int, output_shape: Sequence[int], *, base_filters: int = 32,
                   output_activation: str | None = "sigmoid", name: str = "decoder") -> keras.Model:
-    """DCGAN generator: a 4x4 transposed convolution from the code, then stride-2 transposed
-    convolutions (BatchNorm, ReLU) doubling the size up to ``output_shape``."""
-    side, _, channels = output_shape
-    depth = _dcgan_depth(side)
+    """DCGAN generator: a 4x4 transposed convolution from the code, then stride-2 transposed convolutions
+    (BatchNorm, ReLU) doubling the size up to the working size, mapped back to ``output_shape``."""
+    geometry = image_geometry(output_shape)
+    channels = int(output_shape[-1])
     z_in = keras.Input((latent_dim,), name="z")
     h = layers.Reshape((1, 1, latent_dim))(z_in)
-    h = layers.Conv2DTranspose(base_filters * 2 ** (depth - 1), 4, padding="valid")(h)
-    h = layers.ReLU()(layers.BatchNormalization()(h))
-    for i in reversed(range(depth - 1)):
+    h = layers.Conv2DTranspose(base_filters * 2 ** (geometry.depth - 1), 4, padding="valid")(h)
+    h = layers.ReLU()(layers.BatchNormalization(momentum=BN_MOMENTUM)(h))
+    for i in reversed(range(geometry.depth - 1)):
         h = layers.Conv2DTranspose(base_filters * 2 ** i, 4, strides=2, padding="same")(h)
-        h = layers.ReLU()(layers.BatchNormalization()(h))
-    x_hat = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", activation=output_activation,
-                                   name="x_hat")(h)
+        h = layers.ReLU()(layers.BatchNormalization(momentum=BN_MOMENTUM)(h))
+    h = layers.Conv2DTranspose(channels, 4, strides=2, padding="same")(h)
+    h = from_backbone(h, geometry)
+    x_hat = layers.Activation(output_activation or "linear", name="x_hat")(h)
     return keras.Model(z_in, x_hat, name=name)
 
 
@@ -144,9 +177,15 @@ def dcgan_discriminator(input_shape: Sequence[int], *, base_filters: int = 32, b
                         name: str = "discriminator") -> keras.Model:
     """DCGAN discriminator with two outputs, ``[logit, features]``: the features (last hidden layer,
     flattened) drive feature-matching losses and scores."""
-    trunk = dcgan_encoder(input_shape, 1, base_filters=base_filters, batchnorm=batchnorm, name=f"{name}_trunk")
-    features = layers.Flatten(name="features")(trunk.layers[-3].output)
-    return keras.Model(trunk.input, [trunk.output, features], name=name)
+    trunk = dcgan_encoder(input_shape, None, base_filters=base_filters, batchnorm=batchnorm, name=f"{name}_trunk")
+    features = trunk.output
+    logit = layers.Dense(1, name="logit")(features)
+    return keras.Model(trunk.input, [logit, features], name=name)
+
+
+def output_activation_for(x) -> str | None:
+    """Sigmoid for data in [0, 1] (images as intensities), linear otherwise."""
+    return "sigmoid" if x.min() >= 0 and x.max() <= 1 else None
 
 
 def mlp_discriminator(input_dim: int, hidden: Sequence[int], *, dropout: float = 0.2,
@@ -161,11 +200,11 @@ def mlp_discriminator(input_dim: int, hidden: Sequence[int], *, dropout: float =
 
 def gan_networks(x, *, latent_dim: int, hidden: Sequence[int] = (128, 64), base_filters: int = 32,
                  encoder_activation: str | None = None):
-    """Encoder, generator and discriminator sized from a batch ``x``: DCGAN networks for square
-    images (n, s, s, c), MLPs for tables (n, d). Image generators end in a sigmoid when ``x`` lies
+    """Encoder, generator and discriminator sized from a batch ``x``: DCGAN networks for images
+    (n, h, w, c) of any size, MLPs for tables (n, d). Image generators end in a sigmoid when ``x`` lies
     in [0, 1]."""
     if x.ndim == 4:
-        out_act = "sigmoid" if x.min() >= 0 and x.max() <= 1 else None
+        out_act = output_activation_for(x)
         shape = x.shape[1:]
         return (dcgan_encoder(shape, latent_dim, base_filters=base_filters, out_activation=encoder_activation),
                 dcgan_decoder(latent_dim, shape, base_filters=base_filters, output_activation=out_act,
@@ -179,8 +218,7 @@ def gan_networks(x, *, latent_dim: int, hidden: Sequence[int] = (128, 64), base_
                                   name="encoder")
         return (encoder, dense_decoder(latent_dim, tuple(hidden)[::-1], d, name="generator"),
                 mlp_discriminator(d, hidden))
-    raise ValueError(f"GAN networks exist for tables (n, d) and square images (n, s, s, c); got shape {x.shape}. "
-                     "Add a channel axis to grey images (x[..., None]).")
+    raise ValueError(f"GAN networks exist for tables (n, d) and images (n, h, w, c); got shape {x.shape}.")
 
 
 def joint_discriminator(input_shape: Sequence[int], latent_dim: int, *, base_filters: int = 32,
@@ -190,8 +228,7 @@ def joint_discriminator(input_shape: Sequence[int], latent_dim: int, *, base_fil
     tables) and a z-branch joined by a dense layer; outputs ``[logit, features]``."""
     x_in, z_in = keras.Input(tuple(input_shape), name="x"), keras.Input((latent_dim,), name="z")
     if len(input_shape) == 3:
-        trunk = dcgan_encoder(input_shape, 1, base_filters=base_filters, name="x_branch")
-        hx = layers.Flatten()(keras.Model(trunk.input, trunk.layers[-3].output)(x_in))
+        hx = dcgan_encoder(input_shape, None, base_filters=base_filters, name="x_branch")(x_in)
     else:
         hx = x_in
         for units in hidden:

@@ -70,3 +70,42 @@ def blobs_and_rings(n_train=1000, n_test=200, seed=0):
 @pytest.fixture(scope="session")
 def blob_ring_images():
     return blobs_and_rings()
+
+
+# Glyphs on a unit square (y down), as line segments: the normal class is a "7"; the anomalies are its
+# mirror image, an "L" and a "+", drawn with the same strokes and about the same ink, so that only a
+# detector that learned the layout of the strokes (not the amount of ink) can tell them apart.
+GLYPHS = {
+    "seven": [((0.2, 0.2), (0.8, 0.2)), ((0.8, 0.2), (0.4, 0.85))],
+    "mirrored_seven": [((0.2, 0.2), (0.8, 0.2)), ((0.2, 0.2), (0.6, 0.85))],
+    "ell": [((0.3, 0.15), (0.3, 0.8)), ((0.3, 0.8), (0.8, 0.8))],
+    "plus": [((0.5, 0.15), (0.5, 0.85)), ((0.15, 0.5), (0.85, 0.5))],
+}
+
+
+def draw_glyphs(kind: str, n: int, size: int, rng) -> np.ndarray:
+    """``n`` anti-aliased drawings of a glyph with random shift, scale, jitter of every end point and
+    stroke width, plus pixel noise; float32 images in [0, 1] of shape (n, size, size)."""
+    yy, xx = (np.mgrid[:size, :size] + 0.5) / size
+    images = np.zeros((n, size, size), np.float32)
+    for i in range(n):
+        shift, scale = rng.uniform(-0.08, 0.08, 2), rng.uniform(0.85, 1.1)
+        width = rng.uniform(0.06, 0.1)
+        for (y0, x0), (y1, x1) in GLYPHS[kind]:
+            p0 = (np.array([y0, x0]) - 0.5) * scale + 0.5 + shift + rng.normal(0, 0.025, 2)
+            p1 = (np.array([y1, x1]) - 0.5) * scale + 0.5 + shift + rng.normal(0, 0.025, 2)
+            d = p1 - p0
+            t = np.clip(((yy - p0[0]) * d[0] + (xx - p0[1]) * d[1]) / (d @ d), 0, 1)
+            dist = np.hypot(yy - p0[0] - t * d[0], xx - p0[1] - t * d[1])
+            images[i] = np.maximum(images[i], np.clip(1 - (dist - width / 2) * size, 0, 1))
+    return np.clip(images + rng.normal(0, 0.03, images.shape), 0, 1).astype(np.float32)
+
+
+def glyph_task(n_train=600, n_test=150, size=16, seed=0):
+    """One-class image task with structure: ``x_train`` (sevens), ``x_test`` (sevens, then as many
+    anomalies split over the three other glyphs) and ``y_test`` (1 = anomaly)."""
+    rng = np.random.default_rng(seed)
+    others = [draw_glyphs(kind, n_test // 3, size, rng) for kind in ("mirrored_seven", "ell", "plus")]
+    x_test = np.concatenate([draw_glyphs("seven", n_test, size, rng), *others])
+    y_test = np.r_[np.zeros(n_test), np.ones(len(x_test) - n_test)].astype(int)
+    return draw_glyphs("seven", n_train, size, rng), x_test, y_test

@@ -10,6 +10,7 @@ import adlib
 
 from .conftest import manifold
 from adlib.base import ThresholdNotSetError
+from adlib.persistence import content_checksum
 
 
 @pytest.fixture(scope="module")
@@ -43,11 +44,21 @@ def test_denoising_ae_learns_the_normal_manifold(manifold_data):
 def test_convolutional_ae_on_images(stripe_images):
     x_train, x_test, y_test = stripe_images
     adlib.seed_everything(0)
-    det = adlib.AE(latent_dim=4, filters=(8, 16)).fit(x_train, epochs=8, batch_size=32, verbose=0)
-    assert det.model_.encoder.layers[1].__class__.__name__ == "Conv2D"
+    det = adlib.AE(latent_dim=4, base_filters=8).fit(x_train, epochs=8, batch_size=32, verbose=0)
+    assert any(layer.__class__.__name__ == "Conv2D" for layer in det.model_.encoder.layers)
     assert det.model_.decoder.output.shape[1:] == (16, 16, 1)
     assert roc_auc_score(y_test, det.score(x_test)) >= 0.9
     assert det.feature_score(x_test[:3]).shape == (3, 16, 16, 1)
+
+
+@pytest.mark.parametrize("shape", [(8, 8), (28, 28), (30, 40, 3), (90, 70)])
+def test_images_of_any_size_and_uint8_grey_images_are_scored_at_their_own_size(shape):
+    x = np.random.default_rng(0).integers(0, 256, size=(40, *shape), dtype=np.uint8)
+    det = adlib.AE(latent_dim=4, base_filters=4).fit(x, steps=2, batch_size=8, verbose=0)
+    assert det.score(x[:5]).shape == (5,)
+    assert det.reconstruct(x[:3]).shape == det.feature_score(x[:3]).shape == (3, *shape)
+    assert 0 <= det.reconstruct(x[:3]).min() and det.reconstruct(x[:3]).max() <= 1, "uint8 read as [0, 1]"
+    np.testing.assert_allclose(det.score(x[:4]), det.score(x[:4].astype(np.float32) / 255), rtol=1e-5)
 
 
 def test_predict_flags_scores_above_the_threshold(trained_ae):
@@ -138,8 +149,8 @@ def test_bad_input_is_rejected_clearly(trained_ae, bad, error, match):
 def test_fit_rejects_bad_input_and_settings():
     with pytest.raises(ValueError, match="NaN"):
         adlib.AE().fit(np.array([[1.0, np.nan]] * 4))
-    with pytest.raises(ValueError, match="channel axis"):
-        adlib.AE().fit(np.zeros((4, 8, 8)), verbose=0)
+    with pytest.raises(ValueError, match="tables .* and images"):
+        adlib.AE().fit(np.zeros((4, 2, 8, 8, 1)), verbose=0)
     with pytest.raises(ValueError, match="both encoder and decoder"):
         adlib.AE(encoder=keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]))
     with pytest.raises(ValueError, match="outlier_perc"):
@@ -171,11 +182,12 @@ def test_corrupt_or_mismatched_saved_detectors_are_rejected(trained_ae, tmp_path
     with pytest.raises(ValueError, match="corrupt"):
         adlib.load_detector(path)
 
-    (path / "detector.json").write_text(json.dumps({**meta, "class": "Nonexistent"}))
+    unknown = {**meta, "class": "Nonexistent"}
+    unknown["checksum"] = content_checksum(unknown)  # a consistent file naming a class this adlib lacks
+    (path / "detector.json").write_text(json.dumps(unknown))
     with pytest.raises(ValueError, match="unknown detector class"):
         adlib.load_detector(path)
 
-    (path / "detector.json").write_text(json.dumps(meta))
-    (path / "model.keras").write_bytes(b"truncated")
-    with pytest.raises(ValueError, match="could not load"):
+    (path / "detector.json").write_text(json.dumps({**meta, "format_version": 1}))
+    with pytest.raises(ValueError, match="format 1"):
         adlib.load_detector(path)

@@ -69,7 +69,7 @@ def test_vae_save_load_round_trip(trained_vae, tmp_path):
 def test_convolutional_vae_reconstructs_image_shapes(stripe_images):
     x_train, x_test, y_test = stripe_images
     adlib.seed_everything(0)
-    det = adlib.VAE(latent_dim=4, filters=(8, 16), obs_scale=0.1, samples=2, seed=0)
+    det = adlib.VAE(latent_dim=4, base_filters=8, obs_scale=0.1, samples=2, seed=0)
     det.fit(x_train, epochs=8, batch_size=32, verbose=0)
     assert det.feature_score(x_test[:4]).shape == (4, 16, 16, 1)
     assert roc_auc_score(y_test, det.score(x_test)) >= 0.9

@@ -52,7 +52,7 @@ class AdversarialModel(SerializesNetworks, keras.Model):
 
 class AdversarialDetector(KerasDetector):
     """Keras detector trained with two Adam optimisers (``learning_rate``, ``beta_1``) whose default
-    networks are DCGAN for square images and MLPs for tables."""
+    networks are the DCGAN backbone for images of any size and MLPs for tables."""
 
     def __init__(self, latent_dim: int = 100, base_filters: int = 32, hidden: Sequence[int] = (128, 64),
                  learning_rate: float = 2e-4, beta_1: float = 0.5, seed: int | None = None) -> None:
@@ -90,3 +90,7 @@ class AdversarialDetector(KerasDetector):
         for name in networks:
             out = getattr(self.model_, name).predict(out, batch_size=batch_size, verbose=0)
         return np.asarray(out)
+
+    def _reconstruction(self, x, *networks: str, batch_size: int = 256) -> np.ndarray:
+        """:meth:`_through` for networks that end in an image, returned in the shape of the user's samples."""
+        return self._as_input_shape(self._through(x, *networks, batch_size=batch_size))

@@ -1,17 +1,51 @@
 """What every Keras-trained detector shares: building on first fit, the Keras fit loop, saving as ``.keras``."""
 from __future__ import annotations
 
+import math
+import warnings
 from pathlib import Path
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from .. import nets
 from .._checks import as_float_array
-from ..base import Detector
+from ..base import Detector, NumericalError
 from ..timing import EpochTimer
 
 MODEL_FILE = "model.keras"
+BUDGET_CHUNKS = 10  # a budget of steps is shown (and timed, and logged) as this many Keras epochs
+
+
+def train(model: keras.Model, x: np.ndarray, *, epochs: int | None, steps: int, batch_size: int = 64,
+          shuffle: bool = True, seed: int | None = None, validation_data=None, verbose="auto", callbacks=None):
+    """``model.fit`` for ``epochs`` passes over ``x`` or, with ``epochs=None``, for ``steps`` batches.
+
+    A budget of steps streams full batches of ``x`` (reshuffled every pass) and is shown as up to
+    :data:`BUDGET_CHUNKS` Keras epochs of equal length. Returns ``(history, timer, steps per Keras
+    epoch, batches per pass over x)``.
+    """
+    batch_size = max(1, min(int(batch_size), len(x)))
+    batches_per_pass = math.ceil(len(x) / batch_size)
+    if epochs is not None:
+        if int(epochs) < 0:
+            raise ValueError(f"epochs must be >= 0; got {epochs}")
+        data, plan, steps_each = x, dict(epochs=int(epochs), batch_size=batch_size, shuffle=shuffle), batches_per_pass
+    else:
+        if int(steps) < 0:
+            raise ValueError(f"steps must be >= 0; got {steps}")
+        chunks = max(1, min(BUDGET_CHUNKS, int(steps)))
+        steps_each = math.ceil(int(steps) / chunks)
+        data = tf.data.Dataset.from_tensor_slices(x)
+        if shuffle:
+            data = data.shuffle(min(len(x), 20_000), seed=seed, reshuffle_each_iteration=True)
+        data = data.repeat().batch(batch_size, drop_remainder=True).prefetch(2)
+        plan = dict(epochs=chunks if steps else 0, steps_per_epoch=max(1, steps_each), shuffle=False)
+    timer = EpochTimer()
+    history = model.fit(data, validation_data=validation_data, verbose=verbose,
+                        callbacks=[keras.callbacks.TerminateOnNaN(), timer, *(callbacks or [])], **plan)
+    return history, timer, steps_each, batches_per_pass
 
 
 class SerializesNetworks:
@@ -31,14 +65,31 @@ class SerializesNetworks:
         return cls(**config)
 
 
+class CollapseWarning(UserWarning):
+    """A reconstruction-based detector reconstructs its training data no better than their mean image."""
+
+
+COLLAPSE_RATIO = 0.8  # reconstruction error / error of the mean image above which fit warns
+
+
+def reconstruction_ratio(x: np.ndarray, reconstruction: np.ndarray) -> float:
+    """Mean squared reconstruction error over that of predicting every sample as the mean sample."""
+    baseline = float(np.mean(np.square(x - x.mean(axis=0))))
+    return float(np.mean(np.square(x - reconstruction))) / max(baseline, 1e-12)
+
+
 class KerasDetector(Detector):
     """A detector whose learning lives in one ``keras.Model`` subclass (``model_``) with its own ``train_step``."""
+
+    default_steps: int = 2000  # optimiser steps that ``fit(x)`` takes when given no epochs
 
     def __init__(self, learning_rate: float = 1e-3) -> None:
         super().__init__()
         self.learning_rate = learning_rate
         self.model_: keras.Model | None = None
         self.epoch_seconds_: list[float] = []
+        self.epoch_steps_: list[int] = []
+        self.batches_per_pass_ = 1
 
     def _build_model(self, x: np.ndarray) -> keras.Model:
         """Create the training model, with default networks sized from ``x`` where none were given."""
@@ -46,11 +97,11 @@ class KerasDetector(Detector):
 
     def _autoencoder_networks(self, x: np.ndarray, **kwargs) -> tuple[keras.Model, keras.Model]:
         """The user's ``encoder``/``decoder`` if given, else defaults sized from ``x`` (for detectors
-        with ``encoder``, ``decoder``, ``latent_dim``, ``hidden`` and ``filters`` settings)."""
+        with ``encoder``, ``decoder``, ``latent_dim``, ``hidden`` and ``base_filters`` settings)."""
         if self.encoder is not None:
             return self.encoder, self.decoder
         return nets.default_autoencoder(x, latent_dim=self.latent_dim, hidden=self.hidden,
-                                        filters=self.filters, **kwargs)
+                                        base_filters=self.base_filters, **kwargs)
 
     def _compile(self, model: keras.Model) -> None:
         model.compile(optimizer=keras.optimizers.Adam(self.learning_rate))
@@ -62,35 +113,62 @@ class KerasDetector(Detector):
             self.model_(x[:2], training=False)  # build every layer, so saving records all weights
             self._compile(self.model_)
 
-    def _fit(self, x: np.ndarray, *, epochs: int = 10, batch_size: int = 64, validation_data=None,
-             callbacks=None, verbose="auto", shuffle: bool = True, steps_per_execution: int = 1) -> None:
+    def _prepare(self, x: np.ndarray) -> np.ndarray:
+        """Grey images ``(n, h, w)`` get a channel axis: the image networks take ``(n, h, w, c)``."""
+        return x[..., None] if x.ndim == 3 else x
+
+    def _fit(self, x: np.ndarray, *, epochs: int | None = None, steps: int | None = None, batch_size: int = 64,
+             validation_data=None, callbacks=None, verbose="auto", shuffle: bool = True,
+             steps_per_execution: int = 1) -> None:
         """Train with ``keras.Model.fit``: progress bars, callbacks and validation as in any Keras model.
 
+        With neither ``epochs`` nor ``steps`` the detector trains for its default budget of
+        ``default_steps`` optimiser steps (batches), whatever the number of samples, so that 150
+        images and 20,000 images both learn; the budget is shown as ten Keras epochs of equal length.
+        ``epochs`` trains that many passes over ``x`` instead, ``steps`` that many batches.
         ``validation_data`` is an array of normal samples (no labels); its loss is reported as ``val_*``.
         ``steps_per_execution`` runs that many batches per compiled call: the same updates, far less
         Python overhead for small networks, but batch-level callbacks then fire only once per call.
         Calling ``fit`` again continues training the same networks.
         """
-        steps = int(steps_per_execution)
-        if steps < 1:
+        execution = int(steps_per_execution)
+        if execution < 1:
             raise ValueError(f"steps_per_execution must be >= 1; got {steps_per_execution}")
+        if epochs is not None and steps is not None:
+            raise ValueError("pass epochs or steps, not both")
         self._ensure_model(x)
-        if self.model_.steps_per_execution != steps:
-            self.model_.steps_per_execution = steps
+        if self.model_.steps_per_execution != execution:
+            self.model_.steps_per_execution = execution
             self.model_.train_function = None  # rebuilt by fit for the new number of steps per call
         if validation_data is not None:
-            validation_data = (self._validate_like(validation_data, x),)
-        timer = EpochTimer()
-        history = self.model_.fit(x, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
-                                  validation_data=validation_data, verbose=verbose,
-                                  callbacks=[keras.callbacks.TerminateOnNaN(), timer, *(callbacks or [])])
+            validation_data = (self._prepare(self._validate_like(validation_data, x)),)
+        run = train(self.model_, x, epochs=epochs, steps=self.default_steps if steps is None else steps,
+                    batch_size=batch_size, shuffle=shuffle, seed=getattr(self, "seed", None),
+                    validation_data=validation_data, verbose=verbose, callbacks=callbacks)
+        history, timer, steps_each, self.batches_per_pass_ = run
         self.epoch_seconds_.extend(timer.seconds)
+        self.epoch_steps_.extend([steps_each] * len(timer.seconds))
         for key, values in history.history.items():
             self.history_.setdefault(key, []).extend(float(v) for v in values)
         if any(not np.isfinite(v) for values in history.history.values() for v in values):
-            raise FloatingPointError(
+            raise NumericalError(
                 f"{type(self).__name__} training produced NaN/inf losses and was stopped; "
                 "lower learning_rate, standardise the inputs, or check them for extreme values.")
+
+    def _after_fit(self, x: np.ndarray) -> None:
+        """Collapse guard: warn when the reconstructions of (up to 1,000) training samples are no better
+        than the training data's mean, the failure in which a decoder outputs one blank image."""
+        if not hasattr(self, "reconstruct"):
+            return
+        sample = self._as_input_shape(x[:1000])
+        self.reconstruction_ratio_ = reconstruction_ratio(sample, self.reconstruct(sample))
+        if self.reconstruction_ratio_ > COLLAPSE_RATIO:
+            warnings.warn(
+                f"{type(self).__name__} reconstructs its training data no better than their mean image "
+                f"(squared error {self.reconstruction_ratio_:.2f} times that of the mean): the decoder has "
+                "collapsed and its scores mostly measure how far an input is from the average. Train longer "
+                "(fit(x, steps=...)), check that images are scaled to [0, 1] (uint8 is scaled for you) or "
+                "tables standardised, or lower learning_rate if the losses jumped.", CollapseWarning, stacklevel=3)
 
     @staticmethod
     def _validate_like(x_val, x_train: np.ndarray) -> np.ndarray:
@@ -98,15 +176,18 @@ class KerasDetector(Detector):
 
     @property
     def seconds_per_epoch(self) -> float:
-        """Median wall-clock seconds of the training epochs run so far (the first one includes compilation)."""
+        """Median wall-clock seconds of one pass over the training data, from the Keras epochs run so far
+        (the first one includes compilation; under a budget of steps, scaled from seconds per step)."""
         if not self.epoch_seconds_:
             raise ValueError("no epochs have been timed yet: fit the detector first")
-        return float(np.median(self.epoch_seconds_))
+        per_step = [s / max(1, n) for s, n in zip(self.epoch_seconds_, self.epoch_steps_)]
+        return float(np.median(per_step) * self.batches_per_pass_)
 
     def _save_state(self, path: Path) -> None:
         self.model_.save(path / MODEL_FILE)
 
     def _load_state(self, path: Path) -> None:
-        model = keras.saving.load_model(path / MODEL_FILE, compile=False)
+        # safe_mode: a .keras file that carries code (a Lambda layer's bytecode) is refused, not run
+        model = keras.saving.load_model(path / MODEL_FILE, compile=False, safe_mode=True)
         self._compile(model)
         self.model_ = model

@@ -6,9 +6,8 @@ images from R's reconstructions, R learns to fool D while reconstructing its (no
 has learned what the normal class looks like. Scores (higher = more anomalous):
 
 - ``"d_of_r"`` (the paper's): minus D's logit for R(X). Caution: once D has learned to spot R's
-  outputs on normal data, it can call R(anomaly) *more* real than R(normal), inverting the ranking
-  (it does on the synthetic images of the unit tests; on MNIST digit 0 in the benchmark chapter it
-  does not);
+  outputs on normal data, it can call R(anomaly) *more* real than R(normal) and invert the ranking;
+  ``score="reconstruction"`` does not depend on D's verdict;
 - ``"d"``: minus D's logit for X itself;
 - ``"reconstruction"``: ``mean (X - R(X))²``.
 """
@@ -72,7 +71,7 @@ class ALOCCModel(AdversarialModel):
 
 
 class ALOCC(AdversarialDetector):
-    """ALOCC detector (DCGAN-style networks for square images, MLPs for tables).
+    """ALOCC detector (the DCGAN backbone for images of any size, MLPs for tables).
     ``lam`` = λ (paper: 0.4); ``noise_std`` is the std of the Gaussian noise R learns to remove."""
 
     def __init__(self, latent_dim: int = 32, base_filters: int = 16, hidden: Sequence[int] = (128, 64),
@@ -104,4 +103,4 @@ class ALOCC(AdversarialDetector):
 
     def reconstruct(self, x, batch_size: int = 256) -> np.ndarray:
         """R(x) in inference mode."""
-        return self._through(x, "encoder", "decoder", batch_size=batch_size)
+        return self._reconstruction(x, "encoder", "decoder", batch_size=batch_size)

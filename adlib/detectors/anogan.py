@@ -115,7 +115,10 @@ class AnoGAN(AdversarialDetector):
                       verbose: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Search the latent space for ``x`` in batches of ``batch_size``: ``(loss, z)`` per input.
         Starting points are drawn from N(0, I) with the detector's seed, so scores are repeatable."""
-        x = self._checked(x)
+        return self._latent_search(self._checked(x), steps, batch_size, verbose)
+
+    def _latent_search(self, x: np.ndarray, steps: int | None, batch_size: int,
+                       verbose: bool) -> tuple[np.ndarray, np.ndarray]:
         steps = self.search_steps if steps is None else int(steps)
         if steps < 1:
             raise ValueError(f"steps must be at least 1; got {steps}")
@@ -135,8 +138,8 @@ class AnoGAN(AdversarialDetector):
         return np.concatenate(losses), np.concatenate(codes)
 
     def _score(self, x: np.ndarray, batch_size: int) -> np.ndarray:
-        return self.latent_search(x, batch_size=batch_size)[0]
+        return self._latent_search(x, None, batch_size, False)[0]
 
     def generate(self, z) -> np.ndarray:
         """G(z) in inference mode."""
-        return np.asarray(self.model_.generator.predict(np.asarray(z, np.float32), verbose=0))
+        return self._as_input_shape(self.model_.generator.predict(np.asarray(z, np.float32), verbose=0))

@@ -104,16 +104,19 @@ class ReconstructionDetector(KerasDetector):
             raise ThresholdNotSetError("no feature-level threshold: call "
                                        "infer_threshold(x_ref, percentile, outlier_type='feature') first")
         scores, feature = self._score_with_features(self._checked(x), batch_size)
-        feature = np.asarray(feature, dtype=np.float64)
+        feature = self._as_input_shape(np.asarray(feature, dtype=np.float64))
         return Prediction(np.asarray(scores, dtype=np.float64), (feature > self.feature_threshold_).astype(int),
                           self.feature_threshold_, feature)
 
     def reconstruct(self, x, batch_size: int = 256) -> np.ndarray:
         """The model's reconstruction of ``x`` (inference mode: no noise, no batch statistics)."""
-        return np.asarray(self.model_.predict(self._checked(x), batch_size=batch_size, verbose=0))
+        return self._as_input_shape(self._reconstruct(self._checked(x), batch_size))
+
+    def _reconstruct(self, x: np.ndarray, batch_size: int) -> np.ndarray:
+        return np.asarray(self.model_.predict(x, batch_size=batch_size, verbose=0))
 
     def _feature_score(self, x: np.ndarray, batch_size: int) -> np.ndarray:
-        return np.square(x - self.reconstruct(x, batch_size))
+        return np.square(x - self._reconstruct(x, batch_size))
 
     def _scores_from_features(self, feature_scores: np.ndarray) -> np.ndarray:
         return top_percent_mean(feature_scores, self.outlier_perc)
@@ -132,17 +135,17 @@ class AE(ReconstructionDetector):
     noise_std = 0.0  # a plain autoencoder trains on clean inputs; DenoisingAE overrides this
 
     def __init__(self, latent_dim: int = 8, hidden: Sequence[int] = (64, 32),
-                 filters: Sequence[int] = (32, 64, 128), encoder: keras.Model | None = None,
+                 base_filters: int = 32, encoder: keras.Model | None = None,
                  decoder: keras.Model | None = None, outlier_perc: float = 100.0,
                  learning_rate: float = 1e-3, seed: int | None = None) -> None:
         super().__init__(outlier_perc, learning_rate)
-        self.latent_dim, self.hidden, self.filters = int(latent_dim), tuple(hidden), tuple(filters)
+        self.latent_dim, self.hidden, self.base_filters = int(latent_dim), tuple(hidden), int(base_filters)
         self.encoder, self.decoder, self.seed = encoder, decoder, seed
         if (encoder is None) != (decoder is None):
             raise ValueError("pass both encoder and decoder, or neither (to use the defaults)")
 
     def get_config(self):
-        return {"latent_dim": self.latent_dim, "hidden": list(self.hidden), "filters": list(self.filters),
+        return {"latent_dim": self.latent_dim, "hidden": list(self.hidden), "base_filters": self.base_filters,
                 "outlier_perc": self.outlier_perc, "learning_rate": self.learning_rate, "seed": self.seed}
 
     def _build_model(self, x: np.ndarray) -> keras.Model:

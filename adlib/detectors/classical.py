@@ -15,11 +15,12 @@ from sklearn.ensemble import IsolationForest as _IsolationForest
 from sklearn.neighbors import NearestNeighbors
 from sklearn.svm import OneClassSVM as _OneClassSVM
 
-from ..base import Detector
+from ..base import Detector, NumericalError
 
 TRAIN_FILE = "train.npz"
 # Keras training arguments a benchmark may pass to every detector; they mean nothing here.
-_KERAS_ONLY = {"epochs", "batch_size", "verbose", "callbacks", "validation_data", "shuffle"}
+_KERAS_ONLY = {"epochs", "steps", "batch_size", "verbose", "callbacks", "validation_data", "shuffle",
+               "steps_per_execution"}
 
 
 class ClassicalDetector(Detector):
@@ -36,7 +37,12 @@ class ClassicalDetector(Detector):
         if unknown:
             raise TypeError(f"{type(self).__name__}.fit() got unexpected arguments {sorted(unknown)}")
         self.x_fit_ = x.reshape(len(x), -1)
-        self.estimator_ = self._make_estimator().fit(self.x_fit_)
+        with np.errstate(all="ignore"):
+            self.estimator_ = self._make_estimator().fit(self.x_fit_)
+            probe = self._raw_score(self.x_fit_[:16])
+        if np.isnan(probe).any():
+            raise NumericalError(f"{type(self).__name__} could not be fitted: its statistics of x overflowed "
+                                 f"(largest |x| = {np.abs(self.x_fit_).max():.3g}). Standardise the columns first.")
 
     def _score(self, x: np.ndarray, batch_size: int) -> np.ndarray:
         return np.concatenate([self._raw_score(x[i:i + batch_size].reshape(len(x[i:i + batch_size]), -1))

@@ -15,12 +15,12 @@ import tensorflow as tf
 from keras import layers, ops
 
 from .. import nets
-from ._keras import KerasDetector, SerializesNetworks
+from ._keras import KerasDetector, SerializesNetworks, train
 from .autoencoder import AutoencoderModel
 
 
 def bias_free_network(x: np.ndarray, rep_dim: int, hidden: Sequence[int], base_filters: int) -> keras.Model:
-    """φ without bias terms: DCGAN convolutions (BatchNorm without shift or scale) for square
+    """φ without bias terms: DCGAN convolutions (BatchNorm without shift or scale) for
     images, dense layers for tables."""
     if x.ndim == 4:
         return nets.dcgan_encoder(x.shape[1:], rep_dim, base_filters=base_filters, use_bias=False, name="phi")
@@ -30,7 +30,7 @@ def bias_free_network(x: np.ndarray, rep_dim: int, hidden: Sequence[int], base_f
         for units in hidden:
             h = layers.LeakyReLU(0.1)(layers.Dense(units, use_bias=False)(h))
         return keras.Model(x_in, layers.Dense(rep_dim, use_bias=False, name="code")(h), name="phi")
-    raise ValueError(f"Deep SVDD networks exist for tables (n, d) and square images (n, s, s, c); got {x.shape}")
+    raise ValueError(f"Deep SVDD networks exist for tables (n, d) and images (n, h, w[, c]); got {x.shape}")
 
 
 @keras.saving.register_keras_serializable(package="adlib")
@@ -67,24 +67,28 @@ class DeepSVDDModel(SerializesNetworks, keras.Model):
 
 
 class DeepSVDD(KerasDetector):
-    """One-class Deep SVDD. ``pretrain_epochs`` of autoencoder training (φ as the encoder) come
-    before the centre is fixed; ``weight_decay`` is Adam's (the paper: 1e-6); ``eps`` keeps every
+    """One-class Deep SVDD. Autoencoder pretraining (φ as the encoder) for ``pretrain_epochs`` passes,
+    or by default ``pretrain_steps`` batches, comes before the centre is fixed; ``weight_decay`` is Adam's (the paper: 1e-6); ``eps`` keeps every
     coordinate of c at least that far from zero."""
 
     def __init__(self, rep_dim: int = 32, hidden: Sequence[int] = (64, 32), base_filters: int = 16,
-                 pretrain: bool = True, pretrain_epochs: int = 10, eps: float = 0.1, weight_decay: float = 1e-6,
-                 learning_rate: float = 1e-4, seed: int | None = None) -> None:
+                 pretrain: bool = True, pretrain_epochs: int | None = None, pretrain_steps: int = 2000,
+                 eps: float = 0.1, weight_decay: float = 1e-6, learning_rate: float = 1e-4,
+                 seed: int | None = None) -> None:
         super().__init__(learning_rate)
-        if rep_dim < 1 or eps <= 0 or pretrain_epochs < 0:
-            raise ValueError(f"rep_dim must be >= 1, eps > 0 and pretrain_epochs >= 0; "
-                             f"got {rep_dim}, {eps}, {pretrain_epochs}")
+        if rep_dim < 1 or eps <= 0 or (pretrain_epochs or 0) < 0 or pretrain_steps < 0:
+            raise ValueError(f"rep_dim must be >= 1, eps > 0, pretrain_epochs and pretrain_steps >= 0; "
+                             f"got {rep_dim}, {eps}, {pretrain_epochs}, {pretrain_steps}")
         self.rep_dim, self.hidden, self.base_filters = int(rep_dim), tuple(hidden), int(base_filters)
-        self.pretrain, self.pretrain_epochs, self.eps = bool(pretrain), int(pretrain_epochs), float(eps)
+        self.pretrain, self.eps = bool(pretrain), float(eps)
+        self.pretrain_epochs = None if pretrain_epochs is None else int(pretrain_epochs)
+        self.pretrain_steps = int(pretrain_steps)
         self.weight_decay, self.seed = float(weight_decay), seed
 
     def get_config(self):
         return {"rep_dim": self.rep_dim, "hidden": list(self.hidden), "base_filters": self.base_filters,
-                "pretrain": self.pretrain, "pretrain_epochs": self.pretrain_epochs, "eps": self.eps,
+                "pretrain": self.pretrain, "pretrain_epochs": self.pretrain_epochs,
+                "pretrain_steps": self.pretrain_steps, "eps": self.eps,
                 "weight_decay": self.weight_decay, "learning_rate": self.learning_rate, "seed": self.seed}
 
     def _compile(self, model: keras.Model) -> None:
@@ -92,7 +96,7 @@ class DeepSVDD(KerasDetector):
 
     def _build_model(self, x: np.ndarray) -> keras.Model:
         network = bias_free_network(x, self.rep_dim, self.hidden, self.base_filters)
-        if self.pretrain and self.pretrain_epochs:
+        if self.pretrain and self.pretrain_epochs != 0 and self.pretrain_steps:
             self._pretrain(network, x)
         model = DeepSVDDModel(network)
         model.center.assign(self._initial_center(network, x))
@@ -102,12 +106,13 @@ class DeepSVDD(KerasDetector):
         """Train φ as the encoder of an autoencoder (the decoder is thrown away afterwards)."""
         if x.ndim == 4:
             decoder = nets.dcgan_decoder(self.rep_dim, x.shape[1:], base_filters=self.base_filters,
-                                         output_activation="sigmoid" if x.min() >= 0 and x.max() <= 1 else None)
+                                         output_activation=nets.output_activation_for(x))
         else:
             decoder = nets.dense_decoder(self.rep_dim, self.hidden[::-1], x.shape[1])
         autoencoder = AutoencoderModel(network, decoder, seed=self.seed)
         autoencoder.compile(optimizer=keras.optimizers.Adam(1e-3))
-        history = autoencoder.fit(x, epochs=self.pretrain_epochs, batch_size=64, verbose=0)
+        history = train(autoencoder, x, epochs=self.pretrain_epochs, steps=self.pretrain_steps, seed=self.seed,
+                        verbose=0)[0]
         self.history_["pretrain_loss"] = [float(v) for v in history.history["loss"]]
 
     def _initial_center(self, network: keras.Model, x: np.ndarray) -> np.ndarray:

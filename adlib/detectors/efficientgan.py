@@ -69,7 +69,7 @@ class BiGANModel(AdversarialModel):
 
 
 class EfficientGAN(AdversarialDetector):
-    """EGBAD detector: dense networks for tables (n, d), DCGAN-style ones for square images.
+    """EGBAD detector: dense networks for tables (n, d), the DCGAN backbone for images of any size.
     ``alpha`` weighs the discriminator term (paper: 0.1); ``discrimination`` is
     ``"feature_matching"`` (default) or ``"cross_entropy"``."""
 
@@ -95,4 +95,4 @@ class EfficientGAN(AdversarialDetector):
 
     def reconstruct(self, x, batch_size: int = 256) -> np.ndarray:
         """G(E(x)) in inference mode."""
-        return self._through(x, "encoder", "generator", batch_size=batch_size)
+        return self._reconstruction(x, "encoder", "generator", batch_size=batch_size)

@@ -115,14 +115,19 @@ class FAnoGAN(AdversarialDetector):
         return FAnoGANModel(generator, critic, encoder, kappa=self.kappa, n_critic=self.n_critic,
                             gp_weight=self.gp_weight, seed=self.seed)
 
-    def _fit(self, x: np.ndarray, *, epochs: int = 10, encoder_epochs: int | None = None, **kwargs) -> None:
+    def _fit(self, x: np.ndarray, *, epochs: int | None = None, encoder_epochs: int | None = None,
+             steps: int | None = None, encoder_steps: int | None = None, **kwargs) -> None:
+        """WGAN-GP training, then encoder training. Each phase takes its ``*_epochs`` or ``*_steps``;
+        the encoder phase defaults to the GAN phase's length, and with neither to ``default_steps``."""
         self._ensure_model(x)
-        for phase, n in (("gan", epochs), ("encoder", epochs if encoder_epochs is None else encoder_epochs)):
+        if encoder_epochs is None and encoder_steps is None:
+            encoder_epochs, encoder_steps = epochs, steps
+        for phase, n_epochs, n_steps in (("gan", epochs, steps), ("encoder", encoder_epochs, encoder_steps)):
             self.model_.phase = phase
             self.model_.train_function = None  # retrace train_step for this phase
-            if n:
-                super()._fit(x, epochs=n, **kwargs)
+            if n_epochs != 0 and n_steps != 0:
+                super()._fit(x, epochs=n_epochs, steps=n_steps, **kwargs)
 
     def reconstruct(self, x, batch_size: int = 256) -> np.ndarray:
         """G(E(x)) in inference mode."""
-        return self._through(x, "encoder", "generator", batch_size=batch_size)
+        return self._reconstruction(x, "encoder", "generator", batch_size=batch_size)

@@ -83,7 +83,7 @@ class ReinitialiseCollapsedDiscriminator(keras.callbacks.Callback):
 
 
 class GANomaly(AdversarialDetector):
-    """GANomaly detector. Images: DCGAN networks (square, side a power of two: pad MNIST to 32x32);
+    """GANomaly detector. Images of any size: the shared DCGAN backbone;
     tables: MLPs. Losses weighted ``w_adv``, ``w_con``, ``w_enc`` (paper: 1, 50, 1); Adam 2e-4, beta_1 0.5.
 
     Scores are raw latent distances. The paper min-max scales them with the *test* set's extremes,
@@ -116,4 +116,4 @@ class GANomaly(AdversarialDetector):
 
     def reconstruct(self, x, batch_size: int = 256) -> np.ndarray:
         """``G_D(G_E(x))`` in inference mode."""
-        return self._through(x, "encoder", "decoder", batch_size=batch_size)
+        return self._reconstruction(x, "encoder", "decoder", batch_size=batch_size)

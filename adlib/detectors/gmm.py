@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
+from ..base import NumericalError
 from ._keras import KerasDetector, SerializesNetworks
 
 EPS = 1e-12
@@ -227,7 +228,7 @@ class AEGMM(KerasDetector):
     variational = False
 
     def __init__(self, latent_dim: int = 1, n_gmm: int = 2, hidden: Sequence[int] = (60, 30, 10),
-                 filters: Sequence[int] = (32, 64, 128), activation: str = "tanh", estimator_hidden: int = 10,
+                 base_filters: int = 32, activation: str = "tanh", estimator_hidden: int = 10,
                  dropout: float = 0.5, lambda_energy: float = 0.1, lambda_cov: float = 0.005, beta: float = 1.0,
                  cov_jitter: float = 1e-6, distance: str = "relative", reconstruction: str = "mean",
                  encoder: keras.Model | None = None, decoder: keras.Model | None = None,
@@ -239,7 +240,8 @@ class AEGMM(KerasDetector):
             raise ValueError("n_gmm and latent_dim must be >= 1 and cov_jitter >= 0")
         _check_choices(distance, reconstruction)
         self.distance, self.reconstruction = distance, reconstruction
-        self.latent_dim, self.n_gmm, self.hidden, self.filters = int(latent_dim), int(n_gmm), tuple(hidden), tuple(filters)
+        self.latent_dim, self.n_gmm, self.hidden = int(latent_dim), int(n_gmm), tuple(hidden)
+        self.base_filters = int(base_filters)
         self.activation, self.estimator_hidden, self.dropout = activation, int(estimator_hidden), float(dropout)
         self.lambda_energy, self.lambda_cov, self.beta = float(lambda_energy), float(lambda_cov), float(beta)
         self.cov_jitter, self.seed = float(cov_jitter), seed
@@ -247,7 +249,7 @@ class AEGMM(KerasDetector):
 
     def get_config(self):
         return {"latent_dim": self.latent_dim, "n_gmm": self.n_gmm, "hidden": list(self.hidden),
-                "filters": list(self.filters), "activation": self.activation,
+                "base_filters": self.base_filters, "activation": self.activation,
                 "estimator_hidden": self.estimator_hidden, "dropout": self.dropout,
                 "lambda_energy": self.lambda_energy, "lambda_cov": self.lambda_cov, "beta": self.beta,
                 "cov_jitter": self.cov_jitter, "distance": self.distance, "reconstruction": self.reconstruction,
@@ -267,7 +269,7 @@ class AEGMM(KerasDetector):
         try:
             super()._fit(x, **kwargs)
         except tf.errors.InvalidArgumentError as exc:
-            raise FloatingPointError(
+            raise NumericalError(
                 f"{type(self).__name__}: a mixture covariance stopped being positive definite during training "
                 f"({exc.message.splitlines()[0]}). Raise cov_jitter, lower learning_rate, or standardise x.") from exc
         self.model_.set_mixture(x)
@@ -275,7 +277,7 @@ class AEGMM(KerasDetector):
     def _score(self, x: np.ndarray, batch_size: int) -> np.ndarray:
         energy = np.asarray(self.model_.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64)
         if not np.all(np.isfinite(energy)):
-            raise FloatingPointError("energies are not finite: the mixture covariance is singular; "
+            raise NumericalError("energies are not finite: the mixture covariance is singular; "
                                      "refit with a larger cov_jitter")
         return energy
 

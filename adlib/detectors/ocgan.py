@@ -128,7 +128,7 @@ class StartMining(keras.callbacks.Callback):
 
 
 class OCGAN(AdversarialDetector):
-    """OCGAN detector for images (DCGAN-style networks; pad MNIST to 32x32).
+    """OCGAN detector for images of any size (the shared DCGAN backbone).
 
     ``mining=False`` switches informative-negative mining off (the paper's ablation).
     From the authors' code: ``latent_dim=16``, reconstruction weight ``w_rec=500``, input noise of
@@ -170,7 +170,7 @@ class OCGAN(AdversarialDetector):
 
     def reconstruct(self, x, batch_size: int = 256) -> np.ndarray:
         """``De(En(x))`` in inference mode."""
-        return self._predict(self._checked(x), batch_size)
+        return self._as_input_shape(self._predict(self._checked(x), batch_size))
 
     def _score(self, x: np.ndarray, batch_size: int) -> np.ndarray:
         rec = self._predict(x, batch_size)
@@ -182,8 +182,8 @@ class OCGAN(AdversarialDetector):
 
     def decode(self, codes, batch_size: int = 256) -> np.ndarray:
         """Images decoded from codes (e.g. random ones, to see what the latent space holds)."""
-        return np.asarray(self.model_.decoder.predict(np.asarray(codes, np.float32), batch_size=batch_size,
-                                                      verbose=0))
+        return self._as_input_shape(self.model_.decoder.predict(np.asarray(codes, np.float32),
+                                                                batch_size=batch_size, verbose=0))
 
     def mine(self, codes, steps: int | None = None) -> np.ndarray:
         """Apply informative-negative mining to ``codes`` (for figures and tests)."""

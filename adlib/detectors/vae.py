@@ -115,7 +115,7 @@ class VAE(ReconstructionDetector):
     """
 
     def __init__(self, latent_dim: int = 2, hidden: Sequence[int] = (20, 15, 7),
-                 filters: Sequence[int] = (32, 64, 128), encoder: keras.Model | None = None,
+                 base_filters: int = 32, encoder: keras.Model | None = None,
                  decoder: keras.Model | None = None, beta: float = 1.0, observation: str = "fixed",
                  obs_scale: float = 0.05, samples: int = 10, outlier_perc: float = 100.0,
                  score_type: str = "mse", learning_rate: float = 1e-3, seed: int | None = None) -> None:
@@ -132,13 +132,13 @@ class VAE(ReconstructionDetector):
             raise ValueError("score_type='elbo' sums the likelihood over all features; "
                              f"outlier_perc applies to score_type='mse' only (got {outlier_perc})")
         self.score_type = score_type
-        self.latent_dim, self.hidden, self.filters = int(latent_dim), tuple(hidden), tuple(filters)
+        self.latent_dim, self.hidden, self.base_filters = int(latent_dim), tuple(hidden), int(base_filters)
         self.encoder, self.decoder = encoder, decoder
         self.beta, self.observation, self.obs_scale = float(beta), observation, float(obs_scale)
         self.samples, self.seed = int(samples), seed
 
     def get_config(self):
-        return {"latent_dim": self.latent_dim, "hidden": list(self.hidden), "filters": list(self.filters),
+        return {"latent_dim": self.latent_dim, "hidden": list(self.hidden), "base_filters": self.base_filters,
                 "beta": self.beta, "observation": self.observation, "obs_scale": self.obs_scale,
                 "samples": self.samples, "outlier_perc": self.outlier_perc, "score_type": self.score_type,
                 "learning_rate": self.learning_rate, "seed": self.seed}
@@ -150,7 +150,9 @@ class VAE(ReconstructionDetector):
 
     def encode(self, x, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and log-variance of the code of each sample."""
-        x = self._checked(x)
+        return self._encode(self._checked(x), batch_size)
+
+    def _encode(self, x: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
         parts = [self.model_.encode(x[i:i + batch_size], training=False) for i in range(0, len(x), batch_size)]
         return tuple(np.concatenate([ops.convert_to_numpy(p[k]) for p in parts]) for k in (0, 1))
 
@@ -167,7 +169,7 @@ class VAE(ReconstructionDetector):
 
     def _posterior_errors(self, x: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
         """Squared error per feature averaged over ``samples`` posterior draws, and the KL term of each sample."""
-        mean, log_var = self.encode(x, batch_size)
+        mean, log_var = self._encode(x, batch_size)
         rng = np.random.default_rng(0 if self.seed is None else self.seed)
         total = np.zeros_like(x, dtype=np.float64)
         for _ in range(self.samples):
