@@ -61,7 +61,9 @@ class ALOCCModel(AdversarialModel):
         for _ in range(self.r_steps):  # R updated more often than D, so that D does not win outright
             with tf.GradientTape() as tape:
                 refined = self.reconstruct(noisy, training=True)
-                rec = ops.mean(ops.square(x - refined))
+                # the paper's ||X - R(X~)||^2: summed over pixels (a per-pixel mean would weaken it by
+                # the number of pixels against the adversarial term), averaged over the batch
+                rec = ops.mean(ops.sum(ops.reshape(ops.square(x - refined), (ops.shape(x)[0], -1)), axis=1))
                 r_loss = bce_logits(self.discriminator(refined, training=True)[0], 1.0) + self.lam * rec
             self._step(tape, r_loss, r_vars, self.g_optimizer)
         return self._report(r_loss=r_loss, rec_loss=rec, d_loss=d_loss)

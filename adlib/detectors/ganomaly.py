@@ -49,7 +49,8 @@ class GANomalyModel(AdversarialModel):
             z, x_hat, z_hat = self.generate(x, training=True)
             _, real_features = self.discriminator(x, training=True)
             _, fake_features = self.discriminator(x_hat, training=True)
-            adv = ops.mean(ops.square(ops.mean(real_features, axis=0) - ops.mean(fake_features, axis=0)))
+            # feature matching per image, as in the authors' code: mean (f(x) - f(x_hat))^2 over features and batch
+            adv = ops.mean(ops.square(real_features - fake_features))
             con = ops.mean(ops.abs(x - x_hat))
             enc = ops.mean(ops.square(z - z_hat))
             g_loss = self.w_adv * adv + self.w_con * con + self.w_enc * enc
