@@ -82,6 +82,18 @@ class KerasDetector(Detector):
     """A detector whose learning lives in one ``keras.Model`` subclass (``model_``) with its own ``train_step``."""
 
     default_steps: int = 2000  # optimiser steps that ``fit(x)`` takes when given no epochs
+    table_code_size, image_code_size = 2, 16  # default code sizes of detectors with ``latent_dim=None``
+
+    def code_size(self, x: np.ndarray) -> int:
+        """``latent_dim`` if set, else the input size of the user's decoder, else a default by kind of
+        data: ``table_code_size`` for tables (Alibi Detect's KDD Cup settings) and ``image_code_size``
+        (16) for images, where a code of one or two numbers cannot describe an image and the
+        reconstructions stay close to the mean image."""
+        if self.latent_dim is not None:
+            return self.latent_dim
+        if getattr(self, "decoder", None) is not None:
+            return int(self.decoder.input_shape[-1])
+        return self.table_code_size if x.ndim == 2 else self.image_code_size
 
     def __init__(self, learning_rate: float = 1e-3) -> None:
         super().__init__()
@@ -100,7 +112,8 @@ class KerasDetector(Detector):
         with ``encoder``, ``decoder``, ``latent_dim``, ``hidden`` and ``base_filters`` settings)."""
         if self.encoder is not None:
             return self.encoder, self.decoder
-        return nets.default_autoencoder(x, latent_dim=self.latent_dim, hidden=self.hidden,
+        kwargs.setdefault("latent_dim", self.latent_dim)
+        return nets.default_autoencoder(x, hidden=self.hidden,
                                         base_filters=self.base_filters, **kwargs)
 
     def _compile(self, model: keras.Model) -> None:

@@ -221,13 +221,14 @@ def estimation_network(input_dim: int, n_gmm: int, hidden: int = 10, dropout: fl
 class AEGMM(KerasDetector):
     """DAGMM with a plain autoencoder (Alibi Detect's OutlierAEGMM). Score: sample energy.
 
-    Defaults follow Alibi Detect's KDD Cup example (encoder 60-30-10 tanh, code size 1, 2 mixture
-    components) and the paper's loss weights (0.1 and 0.005).
+    Defaults follow Alibi Detect's KDD Cup example (encoder 60-30-10 tanh, code size 1 for tables, 2
+    mixture components; images get the DCGAN backbone and a 16-number code) and the paper's loss weights (0.1 and 0.005).
     """
 
     variational = False
+    table_code_size = 1
 
-    def __init__(self, latent_dim: int = 1, n_gmm: int = 2, hidden: Sequence[int] = (60, 30, 10),
+    def __init__(self, latent_dim: int | None = None, n_gmm: int = 2, hidden: Sequence[int] = (60, 30, 10),
                  base_filters: int = 32, activation: str = "tanh", estimator_hidden: int = 10,
                  dropout: float = 0.5, lambda_energy: float = 0.1, lambda_cov: float = 0.005, beta: float = 1.0,
                  cov_jitter: float = 1e-6, distance: str = "relative", reconstruction: str = "mean",
@@ -236,11 +237,12 @@ class AEGMM(KerasDetector):
         super().__init__(learning_rate)
         if (encoder is None) != (decoder is None):
             raise ValueError("pass both encoder and decoder, or neither (to use the defaults)")
-        if n_gmm < 1 or latent_dim < 1 or cov_jitter < 0:
+        if n_gmm < 1 or (latent_dim is not None and latent_dim < 1) or cov_jitter < 0:
             raise ValueError("n_gmm and latent_dim must be >= 1 and cov_jitter >= 0")
         _check_choices(distance, reconstruction)
         self.distance, self.reconstruction = distance, reconstruction
-        self.latent_dim, self.n_gmm, self.hidden = int(latent_dim), int(n_gmm), tuple(hidden)
+        self.latent_dim = None if latent_dim is None else int(latent_dim)
+        self.n_gmm, self.hidden = int(n_gmm), tuple(hidden)
         self.base_filters = int(base_filters)
         self.activation, self.estimator_hidden, self.dropout = activation, int(estimator_hidden), float(dropout)
         self.lambda_energy, self.lambda_cov, self.beta = float(lambda_energy), float(lambda_cov), float(beta)
@@ -256,11 +258,12 @@ class AEGMM(KerasDetector):
                 "learning_rate": self.learning_rate, "seed": self.seed}
 
     def _build_model(self, x: np.ndarray) -> keras.Model:
-        encoder, decoder = self._autoencoder_networks(x, activation=self.activation,
+        latent_dim = self.code_size(x)
+        encoder, decoder = self._autoencoder_networks(x, activation=self.activation, latent_dim=latent_dim,
                                                       encoder_code=not self.variational)
-        estimator = self.estimator or estimation_network(self.latent_dim + 2, self.n_gmm,
+        estimator = self.estimator or estimation_network(latent_dim + 2, self.n_gmm,
                                                          self.estimator_hidden, self.dropout)
-        return GMMModel(encoder, decoder, estimator, self.latent_dim, self.n_gmm, variational=self.variational,
+        return GMMModel(encoder, decoder, estimator, latent_dim, self.n_gmm, variational=self.variational,
                         lambda_energy=self.lambda_energy, lambda_cov=self.lambda_cov, beta=self.beta,
                         cov_jitter=self.cov_jitter, distance=self.distance, reconstruction=self.reconstruction,
                         seed=self.seed)
@@ -292,10 +295,12 @@ class VAEGMM(AEGMM):
     """DAGMM with a variational autoencoder as the compression network (Alibi Detect's OutlierVAEGMM).
 
     Training samples the code; scoring uses the posterior mean, so scores are deterministic.
-    Defaults follow Alibi Detect's KDD Cup example (encoder 20-15-7 tanh, code size 2).
+    Defaults follow Alibi Detect's KDD Cup example (encoder 20-15-7 tanh, code size 2 for tables).
     """
 
     variational = True
 
-    def __init__(self, latent_dim: int = 2, hidden: Sequence[int] = (20, 15, 7), **kwargs) -> None:
+    table_code_size = 2
+
+    def __init__(self, latent_dim: int | None = None, hidden: Sequence[int] = (20, 15, 7), **kwargs) -> None:
         super().__init__(latent_dim=latent_dim, hidden=hidden, **kwargs)

@@ -104,7 +104,8 @@ class VAE(ReconstructionDetector):
     """Variational autoencoder detector: Monte-Carlo reconstruction error, per feature and per instance.
 
     ``encoder`` maps inputs to features (the mean and log-variance heads are added on top);
-    ``decoder`` maps a code of size ``latent_dim`` back to the input shape. ``samples`` posterior
+    ``decoder`` maps a code of size ``latent_dim`` (by default 2 for tables, 16 for images:
+    ``KerasDetector.code_size``) back to the input shape. ``samples`` posterior
     draws are averaged when scoring; they are drawn from a fixed seed, so a detector scores the
     same input the same way every time, also after saving and loading.
 
@@ -114,7 +115,7 @@ class VAE(ReconstructionDetector):
     negative ELBO. An input the decoder can rebuild only from an unlikely code is then still flagged.
     """
 
-    def __init__(self, latent_dim: int = 2, hidden: Sequence[int] = (20, 15, 7),
+    def __init__(self, latent_dim: int | None = None, hidden: Sequence[int] = (20, 15, 7),
                  base_filters: int = 32, encoder: keras.Model | None = None,
                  decoder: keras.Model | None = None, beta: float = 1.0, observation: str = "fixed",
                  obs_scale: float = 0.05, samples: int = 10, outlier_perc: float = 100.0,
@@ -132,7 +133,8 @@ class VAE(ReconstructionDetector):
             raise ValueError("score_type='elbo' sums the likelihood over all features; "
                              f"outlier_perc applies to score_type='mse' only (got {outlier_perc})")
         self.score_type = score_type
-        self.latent_dim, self.hidden, self.base_filters = int(latent_dim), tuple(hidden), int(base_filters)
+        self.latent_dim = None if latent_dim is None else int(latent_dim)
+        self.hidden, self.base_filters = tuple(hidden), int(base_filters)
         self.encoder, self.decoder = encoder, decoder
         self.beta, self.observation, self.obs_scale = float(beta), observation, float(obs_scale)
         self.samples, self.seed = int(samples), seed
@@ -144,8 +146,9 @@ class VAE(ReconstructionDetector):
                 "learning_rate": self.learning_rate, "seed": self.seed}
 
     def _build_model(self, x: np.ndarray) -> keras.Model:
-        encoder, decoder = self._autoencoder_networks(x, encoder_code=False)
-        return VAEModel(encoder, decoder, self.latent_dim, beta=self.beta, observation=self.observation,
+        latent_dim = self.code_size(x)
+        encoder, decoder = self._autoencoder_networks(x, encoder_code=False, latent_dim=latent_dim)
+        return VAEModel(encoder, decoder, latent_dim, beta=self.beta, observation=self.observation,
                         obs_scale=self.obs_scale, seed=self.seed)
 
     def encode(self, x, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
