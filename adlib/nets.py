@@ -58,6 +58,7 @@ def default_autoencoder(x, *, latent_dim: int, hidden: Sequence[int], base_filte
 # ---------------------------------------------------------------------------- image backbone
 MIN_SIDE, MAX_SIDE = 16, 64
 BN_MOMENTUM = 0.9  # moving statistics that follow a network trained for a few thousand steps
+NORMS = ("batch", "layer", None)  # normalisations of the DCGAN trunk
 
 
 @dataclass(frozen=True)
@@ -131,19 +132,24 @@ def from_backbone(h, geometry: ImageGeometry):
 
 
 def dcgan_encoder(input_shape: Sequence[int], out_dim: int | None, *, base_filters: int = 32,
-                  batchnorm: bool = True, out_activation: str | None = None, use_bias: bool = True,
+                  norm: str | None = "batch", out_activation: str | None = None, use_bias: bool = True,
                   name: str = "encoder") -> keras.Model:
     """DCGAN encoder for images of any size: the input mapped to the working size (:func:`image_geometry`),
-    stride-2 4x4 convolutions (BatchNorm after all but the first, LeakyReLU 0.2) down to 4x4, then a 4x4
+    stride-2 4x4 convolutions (``norm`` after all but the first, LeakyReLU 0.2) down to 4x4, then a 4x4
     'valid' convolution to ``out_dim`` numbers (Radford et al., 2016). ``out_dim=None`` returns the
-    flattened 4x4 feature map instead (for models that put their own heads on top)."""
+    flattened 4x4 feature map instead (for models that put their own heads on top). ``norm`` is
+    ``"batch"``, ``"layer"`` (per sample, for critics with a gradient penalty) or ``None``."""
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {NORMS}; got {norm!r}")
     geometry = image_geometry(input_shape)
     x_in = keras.Input(tuple(input_shape), name="x")
     h = to_backbone(x_in, geometry)
     for i in range(geometry.depth):
         h = layers.Conv2D(base_filters * 2 ** i, 4, strides=2, padding="same", use_bias=use_bias)(h)
-        if batchnorm and i > 0:
+        if norm == "batch" and i > 0:
             h = layers.BatchNormalization(momentum=BN_MOMENTUM, center=use_bias, scale=use_bias)(h)
+        elif norm == "layer" and i > 0:
+            h = layers.LayerNormalization(axis=(1, 2, 3), center=use_bias, scale=use_bias)(h)
         h = layers.LeakyReLU(0.2)(h)
     if out_dim is None:
         return keras.Model(x_in, layers.Flatten(name="features")(h), name=name)
@@ -173,11 +179,11 @@ def dcgan_decoder(latent_dim: int, output_shape: Sequence[int], *, base_filters:
     return keras.Model(z_in, x_hat, name=name)
 
 
-def dcgan_discriminator(input_shape: Sequence[int], *, base_filters: int = 32, batchnorm: bool = True,
+def dcgan_discriminator(input_shape: Sequence[int], *, base_filters: int = 32, norm: str | None = "batch",
                         name: str = "discriminator") -> keras.Model:
     """DCGAN discriminator with two outputs, ``[logit, features]``: the features (last hidden layer,
     flattened) drive feature-matching losses and scores."""
-    trunk = dcgan_encoder(input_shape, None, base_filters=base_filters, batchnorm=batchnorm, name=f"{name}_trunk")
+    trunk = dcgan_encoder(input_shape, None, base_filters=base_filters, norm=norm, name=f"{name}_trunk")
     features = trunk.output
     logit = layers.Dense(1, name="logit")(features)
     return keras.Model(trunk.input, [logit, features], name=name)
@@ -223,12 +229,12 @@ def gan_networks(x, *, latent_dim: int, hidden: Sequence[int] = (128, 64), base_
 
 def joint_discriminator(input_shape: Sequence[int], latent_dim: int, *, base_filters: int = 32,
                         hidden: Sequence[int] = (128, 64), joint_units: int = 512, dropout: float = 0.2,
-                        name: str = "joint_discriminator") -> keras.Model:
+                        norm: str | None = "batch", name: str = "joint_discriminator") -> keras.Model:
     """BiGAN discriminator on pairs ``(x, z)``: an x-branch (DCGAN trunk for images, MLP for
     tables) and a z-branch joined by a dense layer; outputs ``[logit, features]``."""
     x_in, z_in = keras.Input(tuple(input_shape), name="x"), keras.Input((latent_dim,), name="z")
     if len(input_shape) == 3:
-        hx = dcgan_encoder(input_shape, None, base_filters=base_filters, name="x_branch")(x_in)
+        hx = dcgan_encoder(input_shape, None, base_filters=base_filters, norm=norm, name="x_branch")(x_in)
     else:
         hx = x_in
         for units in hidden:

@@ -7,6 +7,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 import adlib
+from adlib import nets
 from adlib.detectors.ganomaly import ReinitialiseCollapsedDiscriminator
 from tests.conftest import blobs_and_rings
 
@@ -16,8 +17,7 @@ FACTORIES = {
     "OCGAN": lambda: adlib.OCGAN(**SMALL),
     "AnoGAN": lambda: adlib.AnoGAN(search_steps=50, **SMALL),
     "EfficientGAN": lambda: adlib.EfficientGAN(**SMALL),
-    # ALOCC's paper score D(R(X)) ranks this task upside down (see test_alocc_scores)
-    "ALOCC": lambda: adlib.ALOCC(score="reconstruction", **SMALL),
+    "ALOCC": lambda: adlib.ALOCC(**SMALL),
     "FAnoGAN": lambda: adlib.FAnoGAN(**SMALL),
 }
 
@@ -60,7 +60,7 @@ def test_scores_reject_wrong_shapes_and_nan(trained, blob_ring_images):
 def test_training_reduces_reconstruction_loss(name, loss):
     x_train, _, _ = blobs_and_rings(n_train=300)
     adlib.seed_everything(0)
-    detector = FACTORIES[name]().fit(x_train, epochs=5, batch_size=32, verbose=0)
+    detector = FACTORIES[name]().fit(x_train, steps=60, batch_size=32, verbose=0)
     history = detector.history_[loss]
     assert history[-1] < 0.8 * history[0], history
 
@@ -146,8 +146,7 @@ def test_gan_detectors_work_on_tables(manifold_data):
 
 
 def test_alocc_scores(blob_ring_images):
-    """All three ALOCC scores come from one pass and agree with score() (that the paper's default
-    D(R(X)) learns is tests/test_learning.py)."""
+    """All three ALOCC scores come from one pass and the default one agrees with score()."""
     detector = trained_detector("ALOCC")
     x_test = blob_ring_images[1]
     scores = detector.all_scores(x_test)
@@ -155,6 +154,25 @@ def test_alocc_scores(blob_ring_images):
     np.testing.assert_allclose(scores["reconstruction"], detector.score(x_test), rtol=1e-5, atol=1e-7)
     with pytest.raises(ValueError, match="score must be"):
         adlib.ALOCC(score="likelihood")
+
+
+def test_fanogan_critic_updates_each_see_a_fresh_batch():
+    """A generator step consumes n_critic batches (one per critic update), so one pass over 128 images
+    in batches of 16 is 2 generator steps (80 images each) and 8 encoder steps."""
+    x_train, _, _ = blobs_and_rings(n_train=128)
+    detector = adlib.FAnoGAN(**SMALL).fit(x_train, epochs=1, encoder_epochs=1, batch_size=16, verbose=0)
+    assert detector.epoch_steps_ == [2, 8]
+
+
+def test_dcgan_trunk_normalisations():
+    """The DCGAN trunk takes BatchNorm, per-sample LayerNorm (for gradient-penalty critics) or none."""
+    kinds = {norm: [type(layer).__name__ for layer in nets.dcgan_encoder((28, 28, 1), 8, norm=norm).layers]
+             for norm in nets.NORMS}
+    assert "BatchNormalization" in kinds["batch"] and "LayerNormalization" not in kinds["batch"]
+    assert "LayerNormalization" in kinds["layer"] and "BatchNormalization" not in kinds["layer"]
+    assert not {"BatchNormalization", "LayerNormalization"} & set(kinds[None])
+    with pytest.raises(ValueError, match="norm must be one of"):
+        nets.dcgan_encoder((28, 28, 1), 8, norm="instance")
 
 
 def test_fanogan_trains_gan_then_encoder():

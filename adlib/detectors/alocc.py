@@ -5,11 +5,16 @@ images from R's reconstructions, R learns to fool D while reconstructing its (no
 ``L = L_{R+D} + λ‖X - R(X̃)‖²`` with λ = 0.4. R refines normal images and distorts others, and D
 has learned what the normal class looks like. Scores (higher = more anomalous):
 
-- ``"d_of_r"`` (the paper's): minus D's logit for R(X). Caution: once D has learned to spot R's
-  outputs on normal data, it can call R(anomaly) *more* real than R(normal) and invert the ranking;
-  ``score="reconstruction"`` does not depend on D's verdict;
-- ``"d"``: minus D's logit for X itself;
-- ``"reconstruction"``: ``mean (X - R(X))²``.
+- ``"reconstruction"`` (default): ``mean (X - R(X))²``, the error of the adversarially trained R;
+- ``"d_of_r"`` (the paper's): minus D's logit for R(X);
+- ``"d"``: minus D's logit for X itself.
+
+Why not the paper's score by default: D's verdict drifts as the game goes on. Once D has learned to
+spot R's outputs on normal data it can call R(anomaly) *more* real than R(normal). Measured with
+the defaults (500 steps, seed 0), AUROC of d_of_r / reconstruction: breast-cancer table 0.61 / 0.93,
+scikit-learn 8×8 digits 3 and 8 0.87 / 1.00 and 0.65 / 0.99, MNIST digits 2, 5, 8 (train rows
+< 50,000, scored on rows 50,000-60,000) 0.87 / 0.84, 0.94 / 0.94, 0.69 / 0.78. The paper stops
+training by hand once R reconstructs well; a default must not depend on that.
 """
 from __future__ import annotations
 
@@ -77,7 +82,7 @@ class ALOCC(AdversarialDetector):
     ``lam`` = λ (paper: 0.4); ``noise_std`` is the std of the Gaussian noise R learns to remove."""
 
     def __init__(self, latent_dim: int = 32, base_filters: int = 16, hidden: Sequence[int] = (128, 64),
-                 lam: float = 0.4, noise_std: float = 0.155, score: str = "d_of_r", learning_rate: float = 2e-4,
+                 lam: float = 0.4, noise_std: float = 0.155, score: str = "reconstruction", learning_rate: float = 2e-4,
                  beta_1: float = 0.5, seed: int | None = None) -> None:
         super().__init__(latent_dim, base_filters, hidden, learning_rate, beta_1, seed)
         if lam < 0 or noise_std < 0:
@@ -91,7 +96,7 @@ class ALOCC(AdversarialDetector):
 
     def _build_model(self, x: np.ndarray) -> keras.Model:
         encoder, decoder, _ = self._networks(x)
-        discriminator = (nets.dcgan_discriminator(x.shape[1:], base_filters=self.base_filters, batchnorm=False)
+        discriminator = (nets.dcgan_discriminator(x.shape[1:], base_filters=self.base_filters, norm=None)
                          if x.ndim == 4 else nets.mlp_discriminator(x.shape[1], self.hidden))
         return ALOCCModel(encoder, decoder, discriminator, lam=self.lam, noise_std=self.noise_std, seed=self.seed)
 

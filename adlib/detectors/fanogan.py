@@ -76,9 +76,13 @@ class FAnoGANModel(AdversarialModel):
                 loss = ops.mean(self.izif(x, training=True))
             self._step(tape, loss, self.encoder.trainable_variables, self.c_optimizer)
             return self._report(encoder_loss=loss)
-        for _ in range(self.n_critic):  # n_critic critic updates per generator update
-            d_loss, penalty = self._critic_step(x)
-        z = keras.random.normal((ops.shape(x)[0], self.latent_dim), seed=self.seed_generator)
+        # the batch holds n_critic batches: each critic update sees fresh real images, as in WGAN-GP
+        n = ops.shape(x)[0]
+        size = ops.maximum(n // self.n_critic, 1)
+        for i in range(self.n_critic):
+            start = ops.minimum(i * size, n - size)
+            d_loss, penalty = self._critic_step(x[start:start + size])
+        z = keras.random.normal((size, self.latent_dim), seed=self.seed_generator)
         with tf.GradientTape() as tape:
             g_loss = -ops.mean(self.critic(self.generator(z, training=True), training=True)[0])
         self._step(tape, g_loss, self.generator.trainable_variables, self.g_optimizer)
@@ -90,11 +94,16 @@ class FAnoGANModel(AdversarialModel):
 
 class FAnoGAN(AdversarialDetector):
     """f-AnoGAN detector. ``fit(x, epochs=..., encoder_epochs=...)`` trains the WGAN-GP for
-    ``epochs``, then the izi_f encoder for ``encoder_epochs`` (default: as many). The critic has
-    no BatchNorm (the gradient penalty is per sample); Adam 1e-4, betas (0, 0.9) as in WGAN-GP."""
+    ``epochs``, then the izi_f encoder for ``encoder_epochs`` (default: as many); ``steps`` counts
+    generator updates, each after ``n_critic`` critic updates on fresh batches (as in the authors'
+    code). The critic has no BatchNorm (the gradient penalty is per sample). Adam with betas (0, 0.9)
+    as in WGAN-GP, but a step size of 5e-4 rather than its 1e-4: the authors train for tens of
+    thousands of steps, and at a budget of 500 steps the larger step learns a generator that the
+    encoder can invert (MNIST digits 2/5/8, dev split: mean AUROC 0.63 with 1e-4 and one batch
+    for all critic updates, 0.90 with 5e-4 and fresh batches)."""
 
     def __init__(self, latent_dim: int = 64, base_filters: int = 16, hidden: Sequence[int] = (128, 64),
-                 kappa: float = 1.0, n_critic: int = 5, gp_weight: float = 10.0, learning_rate: float = 1e-4,
+                 kappa: float = 1.0, n_critic: int = 5, gp_weight: float = 10.0, learning_rate: float = 5e-4,
                  beta_1: float = 0.0, seed: int | None = None) -> None:
         super().__init__(latent_dim, base_filters, hidden, learning_rate, beta_1, seed)
         if kappa < 0 or n_critic < 1 or gp_weight < 0:
@@ -109,7 +118,7 @@ class FAnoGAN(AdversarialDetector):
 
     def _build_model(self, x: np.ndarray) -> keras.Model:
         encoder, generator, _ = self._networks(x)
-        critic = (nets.dcgan_discriminator(x.shape[1:], base_filters=self.base_filters, batchnorm=False,
+        critic = (nets.dcgan_discriminator(x.shape[1:], base_filters=self.base_filters, norm=None,
                                            name="critic") if x.ndim == 4
                   else nets.mlp_discriminator(x.shape[1], self.hidden, dropout=0.0, name="critic"))
         return FAnoGANModel(generator, critic, encoder, kappa=self.kappa, n_critic=self.n_critic,
@@ -122,11 +131,14 @@ class FAnoGAN(AdversarialDetector):
         self._ensure_model(x)
         if encoder_epochs is None and encoder_steps is None:
             encoder_epochs, encoder_steps = epochs, steps
+        batch_size = kwargs.pop("batch_size", 64)
         for phase, n_epochs, n_steps in (("gan", epochs, steps), ("encoder", encoder_epochs, encoder_steps)):
             self.model_.phase = phase
             self.model_.train_function = None  # retrace train_step for this phase
+            # a generator step consumes n_critic batches (one per critic update)
+            size = batch_size * self.n_critic if phase == "gan" else batch_size
             if n_epochs != 0 and n_steps != 0:
-                super()._fit(x, epochs=n_epochs, steps=n_steps, **kwargs)
+                super()._fit(x, epochs=n_epochs, steps=n_steps, batch_size=size, **kwargs)
 
     def reconstruct(self, x, batch_size: int = 256) -> np.ndarray:
         """G(E(x)) in inference mode."""
