@@ -237,7 +237,7 @@ def load_detector(path: str | os.PathLike) -> Detector:
     safe mode: a model that carries code (a ``Lambda`` layer) is refused.
     """
     path = Path(path).expanduser()
-    persistence.recover_interrupted(path.absolute())
+    persistence.recover_interrupted(path.absolute(), tidy=False)  # the next save tidies up
     config_file = path / CONFIG_FILE
     if not config_file.is_file():
         raise FileNotFoundError(f"{path} is not a saved adlib detector: {CONFIG_FILE} is missing.")

@@ -153,9 +153,10 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def recover_interrupted(path: Path) -> None:
-    """Tidy up after a save that was killed: put back a previous save moved aside (non-Linux
-    fallback only) and remove temporary folders of processes that no longer run."""
+def recover_interrupted(path: Path, *, tidy: bool = True) -> None:
+    """Recover from a save that was killed: put back a previous save moved aside (non-Linux
+    fallback only) and, with ``tidy``, remove temporary folders of processes that no longer run.
+    Loading passes ``tidy=False``: a read restores what it must and deletes nothing."""
     if not path.parent.is_dir():
         return
     for sibling in sorted(path.parent.glob(f".{path.name}.adlib-*")):
@@ -170,7 +171,7 @@ def recover_interrupted(path: Path) -> None:
             continue
         if tag == _OLD_TAG and not path.exists():
             os.rename(sibling, path)
-        else:
+        elif tidy:
             shutil.rmtree(sibling, ignore_errors=True)
 
 
