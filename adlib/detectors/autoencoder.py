@@ -135,7 +135,7 @@ class AE(ReconstructionDetector):
     noise_std = 0.0  # a plain autoencoder trains on clean inputs; DenoisingAE overrides this
 
     def __init__(self, latent_dim: int = 8, hidden: Sequence[int] = (64, 32),
-                 base_filters: int = 32, encoder: keras.Model | None = None,
+                 base_filters: int = 16, encoder: keras.Model | None = None,
                  decoder: keras.Model | None = None, outlier_perc: float = 100.0,
                  learning_rate: float = 1e-3, seed: int | None = None) -> None:
         super().__init__(outlier_perc, learning_rate)

@@ -91,7 +91,7 @@ class GANomaly(AdversarialDetector):
     which uses test data; AUROC does not change under that scaling, so we do not offer it.
     """
 
-    def __init__(self, latent_dim: int = 100, base_filters: int = 32, hidden: Sequence[int] = (128, 64),
+    def __init__(self, latent_dim: int = 100, base_filters: int = 16, hidden: Sequence[int] = (128, 64),
                  w_adv: float = 1.0, w_con: float = 50.0, w_enc: float = 1.0, learning_rate: float = 2e-4,
                  beta_1: float = 0.5, seed: int | None = None) -> None:
         super().__init__(latent_dim, base_filters, hidden, learning_rate, beta_1, seed)

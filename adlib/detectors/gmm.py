@@ -229,7 +229,7 @@ class AEGMM(KerasDetector):
     table_code_size = 1
 
     def __init__(self, latent_dim: int | None = None, n_gmm: int = 2, hidden: Sequence[int] = (60, 30, 10),
-                 base_filters: int = 32, activation: str = "tanh", estimator_hidden: int = 10,
+                 base_filters: int = 16, activation: str = "tanh", estimator_hidden: int = 10,
                  dropout: float = 0.5, lambda_energy: float = 0.1, lambda_cov: float = 0.005, beta: float = 1.0,
                  cov_jitter: float = 1e-6, distance: str = "relative", reconstruction: str = "mean",
                  encoder: keras.Model | None = None, decoder: keras.Model | None = None,

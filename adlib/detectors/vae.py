@@ -116,7 +116,7 @@ class VAE(ReconstructionDetector):
     """
 
     def __init__(self, latent_dim: int | None = None, hidden: Sequence[int] = (20, 15, 7),
-                 base_filters: int = 32, encoder: keras.Model | None = None,
+                 base_filters: int = 16, encoder: keras.Model | None = None,
                  decoder: keras.Model | None = None, beta: float = 1.0, observation: str = "fixed",
                  obs_scale: float = 0.05, samples: int = 10, outlier_perc: float = 100.0,
                  score_type: str = "mse", learning_rate: float = 1e-3, seed: int | None = None) -> None:
