@@ -229,12 +229,12 @@ def gan_networks(x, *, latent_dim: int, hidden: Sequence[int] = (128, 64), base_
 
 def joint_discriminator(input_shape: Sequence[int], latent_dim: int, *, base_filters: int = 32,
                         hidden: Sequence[int] = (128, 64), joint_units: int = 512, dropout: float = 0.2,
-                        norm: str | None = "batch", name: str = "joint_discriminator") -> keras.Model:
+                        name: str = "joint_discriminator") -> keras.Model:
     """BiGAN discriminator on pairs ``(x, z)``: an x-branch (DCGAN trunk for images, MLP for
     tables) and a z-branch joined by a dense layer; outputs ``[logit, features]``."""
     x_in, z_in = keras.Input(tuple(input_shape), name="x"), keras.Input((latent_dim,), name="z")
     if len(input_shape) == 3:
-        hx = dcgan_encoder(input_shape, None, base_filters=base_filters, norm=norm, name="x_branch")(x_in)
+        hx = dcgan_encoder(input_shape, None, base_filters=base_filters, name="x_branch")(x_in)
     else:
         hx = x_in
         for units in hidden:
