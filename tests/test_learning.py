@@ -10,9 +10,7 @@ import adlib
 from tests.conftest import glyph_task
 
 IMAGE_DETECTORS = ["AE", "DenoisingAE", "VAE", "AEGMM", "VAEGMM", "DeepSVDD", "GANomaly", "OCGAN", "ALOCC",
-                   pytest.param("EfficientGAN", marks=pytest.mark.xfail(
-                       strict=True, reason="open in issue 13: the BiGAN does not yet learn to invert its "
-                                           "generator in this budget (AUROC 0.68)")),
+                   "EfficientGAN",
                    "FAnoGAN", "AnoGAN"]
 STEPS = 300  # a short budget, so the test runs in seconds; every setting of the detector is its default
 

@@ -88,12 +88,17 @@ class AnoGAN(AdversarialDetector):
     """AnoGAN detector: DCGAN training, then a per-input latent search of ``search_steps`` (Γ) Adam
     steps with step size ``search_learning_rate``; λ = ``feature_weight`` (paper: 0.1, Γ = 500).
 
+    The default Γ is 25, not the paper's 500: a long search also finds a z that draws the
+    *anomalies* well, because nothing keeps z in the region the generator was trained on. On
+    MNIST (digit 8 normal, 1,000 training steps, held-out training rows) Γ = 500 scores AUROC 0.72,
+    Γ = 100 0.79, Γ = 25 0.84, and Γ = 25 costs a twentieth of the time.
+
     Scores cost Γ forward and backward passes per input: use :meth:`latent_search` with fewer
     steps, or a larger ``batch_size``, to trade accuracy for time.
     """
 
     def __init__(self, latent_dim: int = 100, base_filters: int = 32, hidden: Sequence[int] = (128, 64),
-                 search_steps: int = 500, feature_weight: float = 0.1, search_learning_rate: float = 0.05,
+                 search_steps: int = 25, feature_weight: float = 0.1, search_learning_rate: float = 0.05,
                  learning_rate: float = 2e-4, beta_1: float = 0.5, seed: int | None = None) -> None:
         super().__init__(latent_dim, base_filters, hidden, learning_rate, beta_1, seed)
         if search_steps < 1:

@@ -5,6 +5,13 @@ E, G and a discriminator on pairs (x, z) are trained together, so that (x, E(x))
 indistinguishable: E learns to invert G. Scoring is then one pass per input:
 ``(1 - α)·‖x - G(E(x))‖₁ + α·L_D``, with L_D feature matching ``‖f(x, E(x)) - f(G(E(x)), E(x))‖₁``
 or the cross-entropy of D calling the reconstruction real.
+
+BiGAN's E learns to invert G only after long training (the authors train MNIST for tens of
+thousands of steps at a step size of 1e-5). Within a few thousand steps G(E(x)) stays further from x
+than the mean image, and the score stays weak: on MNIST (digit 8 normal, held-out training rows)
+AUROC 0.70 after 500 steps and 0.68 after 3,000. ``reconstruction_weight`` (default 10) therefore
+adds the mean absolute error ``mean|x - G(E(x))|`` to the encoder's and generator's loss, as PyOD's
+ALAD can (``add_recon_loss``): 0.77 after 500 steps. ``reconstruction_weight=0`` is the paper's BiGAN.
 """
 from __future__ import annotations
 
@@ -25,13 +32,14 @@ class BiGANModel(AdversarialModel):
     """Encoder, generator and joint discriminator; the BiGAN training step; the EGBAD score."""
 
     network_keys = ("encoder", "generator", "discriminator")
-    loss_names = ("g_loss", "d_loss")
+    loss_names = ("g_loss", "d_loss", "rec_loss")
 
     def __init__(self, encoder, generator, discriminator, alpha: float = 0.1,
-                 discrimination: str = "feature_matching", **kwargs):
+                 discrimination: str = "feature_matching", reconstruction_weight: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         self.encoder, self.generator, self.discriminator = encoder, generator, discriminator
         self.alpha, self.discrimination = float(alpha), discrimination
+        self.reconstruction_weight = float(reconstruction_weight)
 
     @property
     def latent_dim(self) -> int:
@@ -58,40 +66,49 @@ class BiGANModel(AdversarialModel):
         self._step(tape, d_loss, self.discriminator.trainable_variables, self.d_optimizer)
         ge_vars = self.generator.trainable_variables + self.encoder.trainable_variables
         with tf.GradientTape() as tape:
-            real_logit, _ = self.discriminator([x, self.encoder(x, training=True)], training=True)
+            code = self.encoder(x, training=True)
+            real_logit, _ = self.discriminator([x, code], training=True)
             fake_logit, _ = self.discriminator([self.generator(z, training=True), z], training=True)
             g_loss = bce_logits(fake_logit, 1.0) + bce_logits(real_logit, 0.0)
-        self._step(tape, g_loss, ge_vars, self.g_optimizer)
-        return self._report(g_loss=g_loss, d_loss=d_loss)
+            rec_loss = ops.mean(ops.abs(x - self.generator(code, training=True)))
+            total = g_loss + self.reconstruction_weight * rec_loss if self.reconstruction_weight else g_loss
+        self._step(tape, total, ge_vars, self.g_optimizer)
+        return self._report(g_loss=g_loss, d_loss=d_loss, rec_loss=rec_loss)
 
     def get_config(self):
-        return {**super().get_config(), "alpha": self.alpha, "discrimination": self.discrimination}
+        return {**super().get_config(), "alpha": self.alpha, "discrimination": self.discrimination,
+                "reconstruction_weight": self.reconstruction_weight}
 
 
 class EfficientGAN(AdversarialDetector):
     """EGBAD detector: dense networks for tables (n, d), the DCGAN backbone for images of any size.
     ``alpha`` weighs the discriminator term (paper: 0.1); ``discrimination`` is
-    ``"feature_matching"`` (default) or ``"cross_entropy"``."""
+    ``"feature_matching"`` (default) or ``"cross_entropy"``; ``reconstruction_weight`` weighs the
+    reconstruction term added to E's and G's loss (0: the paper's BiGAN, see the module docstring)."""
 
     def __init__(self, latent_dim: int = 200, base_filters: int = 32, hidden: Sequence[int] = (128, 64),
-                 alpha: float = 0.1, discrimination: str = "feature_matching", learning_rate: float = 2e-4,
-                 beta_1: float = 0.5, seed: int | None = None) -> None:
+                 alpha: float = 0.1, discrimination: str = "feature_matching", reconstruction_weight: float = 10.0,
+                 learning_rate: float = 2e-4, beta_1: float = 0.5, seed: int | None = None) -> None:
         super().__init__(latent_dim, base_filters, hidden, learning_rate, beta_1, seed)
         if discrimination not in ("feature_matching", "cross_entropy"):
             raise ValueError(f"discrimination must be 'feature_matching' or 'cross_entropy'; got {discrimination!r}")
         if not 0 <= alpha <= 1:
             raise ValueError(f"alpha must be in [0, 1]; got {alpha}")
+        if reconstruction_weight < 0:
+            raise ValueError(f"reconstruction_weight must be >= 0; got {reconstruction_weight}")
         self.alpha, self.discrimination = float(alpha), discrimination
+        self.reconstruction_weight = float(reconstruction_weight)
 
     def get_config(self):
-        return {**super().get_config(), "alpha": self.alpha, "discrimination": self.discrimination}
+        return {**super().get_config(), "alpha": self.alpha, "discrimination": self.discrimination,
+                "reconstruction_weight": self.reconstruction_weight}
 
     def _build_model(self, x: np.ndarray) -> keras.Model:
         encoder, generator, _ = self._networks(x)
         discriminator = nets.joint_discriminator(x.shape[1:], self.latent_dim, base_filters=self.base_filters,
                                                  hidden=self.hidden)
-        return BiGANModel(encoder, generator, discriminator, alpha=self.alpha,
-                          discrimination=self.discrimination, seed=self.seed)
+        return BiGANModel(encoder, generator, discriminator, alpha=self.alpha, discrimination=self.discrimination,
+                          reconstruction_weight=self.reconstruction_weight, seed=self.seed)
 
     def reconstruct(self, x, batch_size: int = 256) -> np.ndarray:
         """G(E(x)) in inference mode."""

@@ -1,0 +1,15 @@
+"""Helpers for the book's notebooks: numbers quoted in prose come from the run, never typed by hand."""
+from __future__ import annotations
+
+from typing import Any
+
+
+def glue(name: str, value: Any) -> Any:
+    """Store ``value`` under ``name`` for the chapter's prose (myst-nb ``{glue:text}`name```), without
+    displaying it. Where myst-nb is not installed (e.g. on Colab) nothing is stored; the value is returned."""
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        return value
+    myst_glue(name, value, display=False)
+    return value
