@@ -57,6 +57,7 @@ def default_autoencoder(x, *, latent_dim: int, hidden: Sequence[int], base_filte
 
 # ---------------------------------------------------------------------------- image backbone
 MIN_SIDE, MAX_SIDE = 16, 64
+MIN_FILL = 0.75  # share of the working side an input must fill to be padded rather than resized
 BN_MOMENTUM = 0.9  # moving statistics that follow a network trained for a few thousand steps
 NORMS = ("batch", "layer", None)  # normalisations of the DCGAN trunk
 
@@ -65,11 +66,14 @@ NORMS = ("batch", "layer", None)  # normalisations of the DCGAN trunk
 class ImageGeometry:
     """How an ``h x w`` input is mapped to the square ``side x side`` the backbone works at, and back.
 
-    Inputs whose longer side is at most :data:`MAX_SIDE` are zero-padded (centred) to the next power
-    of two, at least :data:`MIN_SIDE`: padding keeps every pixel, and a constant border is trivial to
-    reconstruct, so it adds nothing to a score. Larger inputs are first resized (bilinear, with
-    anti-aliasing) so that the longer side is :data:`MAX_SIDE`: a DCGAN network's cost grows with
-    the pixel count, and 64x64 is the size these architectures were designed for.
+    The working size is the next power of two at or above the longer side, between :data:`MIN_SIDE`
+    and :data:`MAX_SIDE`. An input that fills at least :data:`MIN_FILL` of it (28x28 in 32x32) is
+    zero-padded (centred): padding keeps every pixel, and a thin constant border is trivial to
+    reconstruct. A smaller one (20x20, 40x40) is resized up (bilinear) so that its longer side fills
+    the working size, because a wide border leaves most of a 4x4 feature map blank and the GAN
+    detectors then learn the border instead of the image. Inputs larger than :data:`MAX_SIDE` are
+    resized down (with anti-aliasing): a DCGAN network's cost grows with the pixel count, and 64x64
+    is the size these architectures were designed for.
     """
 
     height: int
@@ -106,17 +110,19 @@ def image_geometry(input_shape: Sequence[int]) -> ImageGeometry:
     if min(height, width) < 1:
         raise ValueError(f"images need at least one pixel; got {height}x{width}")
     longest = max(height, width)
-    if longest > MAX_SIDE:
-        scale = MAX_SIDE / longest
+    side = min(MAX_SIDE, max(MIN_SIDE, 2 ** math.ceil(math.log2(longest))))
+    if longest > side or longest < MIN_FILL * side:
+        scale = side / longest
         resized = (max(1, round(height * scale)), max(1, round(width * scale)))
-        return ImageGeometry(height, width, resized, MAX_SIDE)
-    return ImageGeometry(height, width, (height, width), max(MIN_SIDE, 2 ** math.ceil(math.log2(longest))))
+        return ImageGeometry(height, width, resized, side)
+    return ImageGeometry(height, width, (height, width), side)
 
 
 def to_backbone(h, geometry: ImageGeometry):
-    """Map input images to the backbone's square working size (resize if large, then zero-pad)."""
+    """Map input images to the backbone's square working size (resize if needed, then zero-pad)."""
     if geometry.resized != (geometry.height, geometry.width):
-        h = layers.Resizing(*geometry.resized, interpolation="bilinear", antialias=True, name="resize_in")(h)
+        antialias = geometry.resized[0] < geometry.height  # smoothing only matters when shrinking
+        h = layers.Resizing(*geometry.resized, interpolation="bilinear", antialias=antialias, name="resize_in")(h)
     if geometry.resized != (geometry.side, geometry.side):
         h = layers.ZeroPadding2D(geometry.padding, name="pad_to_backbone")(h)
     return h

@@ -67,22 +67,25 @@ class DeepSVDDModel(SerializesNetworks, keras.Model):
 
 
 class DeepSVDD(KerasDetector):
-    """One-class Deep SVDD. Autoencoder pretraining (φ as the encoder) for ``pretrain_epochs`` passes,
-    or by default ``pretrain_steps`` batches, comes before the centre is fixed; ``weight_decay`` is Adam's (the paper: 1e-6); ``eps`` keeps every
-    coordinate of c at least that far from zero."""
+    """One-class Deep SVDD. Autoencoder pretraining (φ as the encoder) comes before the centre is
+    fixed: ``pretrain_epochs`` passes or ``pretrain_steps`` batches, by default (both None) the same
+    budget as the first ``fit``, so that ``fit(x, steps=250)`` costs 250 pretraining and 250 training
+    steps. ``weight_decay`` is Adam's (the paper: 1e-6); ``eps`` keeps every coordinate of c at least
+    that far from zero."""
 
     def __init__(self, rep_dim: int = 32, hidden: Sequence[int] = (64, 32), base_filters: int = 16,
-                 pretrain: bool = True, pretrain_epochs: int | None = None, pretrain_steps: int = 2000,
+                 pretrain: bool = True, pretrain_epochs: int | None = None, pretrain_steps: int | None = None,
                  eps: float = 0.1, weight_decay: float = 1e-6, learning_rate: float = 1e-4,
                  seed: int | None = None) -> None:
         super().__init__(learning_rate)
-        if rep_dim < 1 or eps <= 0 or (pretrain_epochs or 0) < 0 or pretrain_steps < 0:
+        if rep_dim < 1 or eps <= 0 or (pretrain_epochs or 0) < 0 or (pretrain_steps or 0) < 0:
             raise ValueError(f"rep_dim must be >= 1, eps > 0, pretrain_epochs and pretrain_steps >= 0; "
                              f"got {rep_dim}, {eps}, {pretrain_epochs}, {pretrain_steps}")
         self.rep_dim, self.hidden, self.base_filters = int(rep_dim), tuple(hidden), int(base_filters)
         self.pretrain, self.eps = bool(pretrain), float(eps)
         self.pretrain_epochs = None if pretrain_epochs is None else int(pretrain_epochs)
-        self.pretrain_steps = int(pretrain_steps)
+        self.pretrain_steps = None if pretrain_steps is None else int(pretrain_steps)
+        self._budget: tuple[int | None, int | None] = (None, None)
         self.weight_decay, self.seed = float(weight_decay), seed
 
     def get_config(self):
@@ -94,9 +97,21 @@ class DeepSVDD(KerasDetector):
     def _compile(self, model: keras.Model) -> None:
         model.compile(optimizer=keras.optimizers.Adam(self.learning_rate, weight_decay=self.weight_decay or None))
 
+    def _fit(self, x: np.ndarray, *, epochs: int | None = None, steps: int | None = None, **kwargs) -> None:
+        self._budget = (epochs, steps)  # the pretraining budget when neither pretrain_* is set
+        super()._fit(x, epochs=epochs, steps=steps, **kwargs)
+
+    def _pretrain_budget(self) -> tuple[int | None, int]:
+        """``(epochs, steps)`` of pretraining: the ``pretrain_*`` settings, else the first fit's budget."""
+        if self.pretrain_epochs is not None or self.pretrain_steps is not None:
+            return self.pretrain_epochs, self.default_steps if self.pretrain_steps is None else self.pretrain_steps
+        epochs, steps = self._budget
+        return epochs, self.default_steps if steps is None else steps
+
     def _build_model(self, x: np.ndarray) -> keras.Model:
         network = bias_free_network(x, self.rep_dim, self.hidden, self.base_filters)
-        if self.pretrain and self.pretrain_epochs != 0 and self.pretrain_steps:
+        epochs, steps = self._pretrain_budget()
+        if self.pretrain and (epochs if epochs is not None else steps):
             self._pretrain(network, x)
         model = DeepSVDDModel(network)
         model.center.assign(self._initial_center(network, x))
@@ -111,8 +126,8 @@ class DeepSVDD(KerasDetector):
             decoder = nets.dense_decoder(self.rep_dim, self.hidden[::-1], x.shape[1])
         autoencoder = AutoencoderModel(network, decoder, seed=self.seed)
         autoencoder.compile(optimizer=keras.optimizers.Adam(1e-3))
-        history = train(autoencoder, x, epochs=self.pretrain_epochs, steps=self.pretrain_steps, seed=self.seed,
-                        verbose=0)[0]
+        epochs, steps = self._pretrain_budget()
+        history = train(autoencoder, x, epochs=epochs, steps=steps, seed=self.seed, verbose=0)[0]
         self.history_["pretrain_loss"] = [float(v) for v in history.history["loss"]]
 
     def _initial_center(self, network: keras.Model, x: np.ndarray) -> np.ndarray:

@@ -9,9 +9,15 @@ or the cross-entropy of D calling the reconstruction real.
 BiGAN's E learns to invert G only after long training (the authors train MNIST for tens of
 thousands of steps at a step size of 1e-5). Within a few thousand steps G(E(x)) stays further from x
 than the mean image, and the score stays weak: on MNIST (digit 8 normal, held-out training rows)
-AUROC 0.70 after 500 steps and 0.68 after 3,000. ``reconstruction_weight`` (default 10) therefore
-adds the mean absolute error ``mean|x - G(E(x))|`` to the encoder's and generator's loss, as PyOD's
-ALAD can (``add_recon_loss``): 0.77 after 500 steps. ``reconstruction_weight=0`` is the paper's BiGAN.
+AUROC 0.70 after 500 steps and 0.68 after 3,000. ``reconstruction_weight`` therefore adds the mean
+absolute error ``mean|x - G(E(x))|`` to the encoder's and generator's loss, as PyOD's ALAD can
+(``add_recon_loss``); ``reconstruction_weight=0`` is the paper's BiGAN.
+
+The defaults (``reconstruction_weight=100``, ``latent_dim=32``, ``learning_rate=1e-3``) were chosen
+on held-out MNIST training rows after 250 steps, digits 2 and 8 (the weakest):
+weight 10, 200 latents, 2e-4 (the previous defaults) still reconstructs no better than the mean
+image (AUROC 0.68 / 0.70); weight 100 brings the error to half the mean image's (0.71 / 0.75);
+with 1e-3 and 32 latents 0.83 / 0.80. A 200-number code reconstructs the anomalies too.
 """
 from __future__ import annotations
 
@@ -84,11 +90,12 @@ class EfficientGAN(AdversarialDetector):
     """EGBAD detector: dense networks for tables (n, d), the DCGAN backbone for images of any size.
     ``alpha`` weighs the discriminator term (paper: 0.1); ``discrimination`` is
     ``"feature_matching"`` (default) or ``"cross_entropy"``; ``reconstruction_weight`` weighs the
-    reconstruction term added to E's and G's loss (0: the paper's BiGAN, see the module docstring)."""
+    reconstruction term added to E's and G's loss (0: the paper's BiGAN; the paper's latent_dim is 200
+    and learning_rate 1e-5; see the module docstring for these defaults)."""
 
-    def __init__(self, latent_dim: int = 200, base_filters: int = 32, hidden: Sequence[int] = (128, 64),
-                 alpha: float = 0.1, discrimination: str = "feature_matching", reconstruction_weight: float = 10.0,
-                 learning_rate: float = 2e-4, beta_1: float = 0.5, seed: int | None = None) -> None:
+    def __init__(self, latent_dim: int = 32, base_filters: int = 32, hidden: Sequence[int] = (128, 64),
+                 alpha: float = 0.1, discrimination: str = "feature_matching", reconstruction_weight: float = 100.0,
+                 learning_rate: float = 1e-3, beta_1: float = 0.5, seed: int | None = None) -> None:
         super().__init__(latent_dim, base_filters, hidden, learning_rate, beta_1, seed)
         if discrimination not in ("feature_matching", "cross_entropy"):
             raise ValueError(f"discrimination must be 'feature_matching' or 'cross_entropy'; got {discrimination!r}")
