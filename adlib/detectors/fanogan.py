@@ -125,13 +125,12 @@ class FAnoGAN(AdversarialDetector):
                             gp_weight=self.gp_weight, seed=self.seed)
 
     def _fit(self, x: np.ndarray, *, epochs: int | None = None, encoder_epochs: int | None = None,
-             steps: int | None = None, encoder_steps: int | None = None, **kwargs) -> None:
+             steps: int | None = None, encoder_steps: int | None = None, batch_size: int = 64, **kwargs) -> None:
         """WGAN-GP training, then encoder training. Each phase takes its ``*_epochs`` or ``*_steps``;
         the encoder phase defaults to the GAN phase's length, and with neither to ``default_steps``."""
         self._ensure_model(x)
         if encoder_epochs is None and encoder_steps is None:
             encoder_epochs, encoder_steps = epochs, steps
-        batch_size = kwargs.pop("batch_size", 64)
         for phase, n_epochs, n_steps in (("gan", epochs, steps), ("encoder", encoder_epochs, encoder_steps)):
             self.model_.phase = phase
             self.model_.train_function = None  # retrace train_step for this phase
