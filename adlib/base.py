@@ -248,7 +248,9 @@ def load_detector(path: str | os.PathLike) -> Detector:
         files = meta["files"] if meta.get("format_version") == FORMAT_VERSION else None
     except (ValueError, KeyError, TypeError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise ValueError(f"{config_file} is corrupt ({type(exc).__name__}: {exc}); save the detector again.") from exc
-    if meta.get("format_version") != FORMAT_VERSION:
+    if not isinstance(meta.get("format_version"), int):
+        raise ValueError(f"{config_file} is corrupt: it has no format_version; save the detector again.")
+    if meta["format_version"] != FORMAT_VERSION:
         raise ValueError(f"{path} was saved in format {meta.get('format_version')}; this adlib reads format "
                          f"{FORMAT_VERSION}. Load it with the adlib that saved it and save it again.")
     if meta.get("checksum") != persistence.content_checksum(meta):

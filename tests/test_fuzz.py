@@ -2,6 +2,7 @@
 method of one detector per family, and random byte damage to every file of a save. Only the library's
 documented exceptions may come out, each with a message; a valid input gets a valid answer."""
 import functools
+import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -126,6 +127,16 @@ def test_every_method_before_fit_raises_not_fitted(method, tmp_path):
         getattr(detector, method)(*args)
 
 
+def same_json(file: str, a: bytes, b: bytes) -> bool:
+    """Whether two versions of a JSON file hold the same content (a change of whitespace is no damage)."""
+    if not file.endswith(".json"):
+        return False
+    try:
+        return json.loads(a) == json.loads(b)
+    except ValueError:
+        return False
+
+
 @pytest.mark.parametrize("name", ["AE", "GANomaly", "HotellingT2"])
 def test_random_byte_damage_to_any_file_of_a_save_is_named_on_load(name, tmp_path):
     detector, x = fitted(name)
@@ -146,7 +157,7 @@ def test_random_byte_damage_to_any_file_of_a_save_is_named_on_load(name, tmp_pat
         with tempfile.TemporaryDirectory(dir=tmp_path) as work:
             copy = Path(shutil.copytree(reference, Path(work) / "save"))
             (copy / file).write_bytes(damaged)
-            if damaged == original:
+            if damaged == original or same_json(file, damaged, original):  # e.g. a space for a newline
                 np.testing.assert_array_equal(adlib.load_detector(copy).score(x[:8]), expected_scores)
                 return
             with pytest.raises(ValueError, match=file.replace(".", r"\.")):
