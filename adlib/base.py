@@ -12,6 +12,7 @@ from sklearn.exceptions import NotFittedError
 
 from . import persistence
 from ._checks import as_float_array
+from .metrics import percentile_threshold  # noqa: F401  (re-exported: detectors import it from here)
 
 CONFIG_FILE = persistence.CONFIG_FILE
 FORMAT_VERSION = 2  # 2: detector.json records every file's size and SHA-256
@@ -35,23 +36,6 @@ class Prediction:
     is_outlier: np.ndarray
     threshold: float
     feature_score: np.ndarray | None = None
-
-
-def percentile_threshold(scores: np.ndarray, percentile: float) -> float:
-    """The ``percentile``-th percentile of ``scores``, as a threshold for ``score > threshold``.
-
-    When the percentile falls on a block of identical scores (duplicated rows, as in KDD Cup 99),
-    ``>`` would leave the whole block unflagged; the threshold is then moved just below the block
-    if that brings the share flagged on ``scores`` closer to ``1 - percentile / 100``.
-    """
-    scores = np.asarray(scores, dtype=np.float64)
-    threshold = float(np.percentile(scores, percentile))
-    if np.any(scores == threshold):
-        target = 1.0 - percentile / 100.0
-        below = float(np.nextafter(threshold, -np.inf))
-        if abs(np.mean(scores > below) - target) < abs(np.mean(scores > threshold) - target):
-            threshold = below
-    return threshold
 
 
 def _intensities(raw, arr: np.ndarray) -> np.ndarray:

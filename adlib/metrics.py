@@ -31,11 +31,30 @@ def evaluate(y_true, scores, threshold: float | None = None) -> dict[str, float]
     return result
 
 
+def percentile_threshold(scores: np.ndarray, percentile: float) -> float:
+    """The ``percentile``-th percentile of ``scores``, as a threshold for ``score > threshold``.
+
+    When the percentile falls on a block of identical scores (duplicated rows, as in KDD Cup 99),
+    ``>`` would leave the whole block unflagged; the threshold is then moved just below the block
+    if that brings the share flagged on ``scores`` closer to ``1 - percentile / 100``.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    threshold = float(np.percentile(scores, percentile))
+    if np.any(scores == threshold):
+        target = 1.0 - percentile / 100.0
+        below = float(np.nextafter(threshold, -np.inf))
+        if abs(np.mean(scores > below) - target) < abs(np.mean(scores > threshold) - target):
+            threshold = below
+    return threshold
+
+
 def top_fraction_threshold(scores, fraction: float) -> float:
-    """Threshold that flags the ``fraction`` of samples with the highest scores (DAGMM's top-20% rule).
+    """Threshold that flags the ``fraction`` of samples with the highest scores (DAGMM's top-20% rule),
+    tie-aware like :func:`percentile_threshold`: a block of tied scores at the cut (duplicated rows)
+    is flagged when that brings the share flagged closer to ``fraction``.
 
     The rule assumes the anomaly rate is known; say so wherever it is used.
     """
     if not 0 < fraction < 1:
         raise ValueError(f"fraction must be in (0, 1); got {fraction}")
-    return float(np.percentile(np.asarray(scores, dtype=np.float64), 100 * (1 - fraction)))
+    return percentile_threshold(scores, 100 * (1 - fraction))

@@ -89,6 +89,20 @@ def test_anogan_latent_search_lowers_its_own_loss(blob_ring_images):
         detector.latent_search(x, steps=0)
 
 
+def test_anogan_searches_with_a_moving_average_of_the_generator():
+    x_train = blobs_and_rings(n_train=64)[0]
+    averaged = adlib.AnoGAN(**SMALL).fit(x_train, steps=20, batch_size=16, verbose=0).model_
+    assert float(averaged.average_updates) == 20
+    lagging = [not np.allclose(a, c) for a, c in zip(averaged.average_generator.get_weights(),
+                                                      averaged.generator.get_weights())]
+    assert any(lagging)  # the average trails the last weights
+    plain = adlib.AnoGAN(average_decay=0.0, **SMALL).fit(x_train, steps=5, batch_size=16, verbose=0).model_
+    for a, c in zip(plain.average_generator.get_weights(), plain.generator.get_weights()):
+        np.testing.assert_allclose(a, c, rtol=1e-6, atol=1e-7)  # decay 0: the paper's AnoGAN
+    with pytest.raises(ValueError, match="average_decay"):
+        adlib.AnoGAN(average_decay=1.0)
+
+
 def test_ocgan_mining_raises_the_classifiers_negative_probability():
     detector = trained_detector("OCGAN")
     codes = np.random.default_rng(0).uniform(-1, 1, size=(64, detector.latent_dim)).astype(np.float32)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from adlib.metrics import evaluate, top_fraction_threshold
+from adlib.metrics import evaluate, percentile_threshold, top_fraction_threshold
 
 
 def test_evaluate_matches_hand_computed_values():
@@ -43,9 +43,15 @@ def test_top_fraction_threshold_flags_that_fraction():
         top_fraction_threshold(s, 1.5)
 
 
-def test_percentile_threshold_handles_a_block_of_tied_scores():
-    from adlib.base import percentile_threshold
+def test_top_fraction_threshold_flags_a_tied_block_when_that_is_closer_to_the_fraction():
+    # 75 distinct scores, then 20 duplicates of one row, then 5 higher: the 80th percentile lands in
+    # the tied block; '>' alone flags 5%, the block included gives 25%, nearer the intended 20%
+    scores = np.r_[np.arange(75.0), np.full(20, 100.0), np.arange(200.0, 205.0)]
+    assert np.mean(scores > top_fraction_threshold(scores, 0.2)) == pytest.approx(0.25)
+    assert np.mean(scores > np.percentile(scores, 80)) == pytest.approx(0.05)  # the naive cut
 
+
+def test_percentile_threshold_handles_a_block_of_tied_scores():
     continuous = np.arange(100.0)
     assert np.mean(continuous > percentile_threshold(continuous, 95)) == pytest.approx(0.05, abs=0.01)
     # 90 distinct normal scores, then 8 identical duplicates, then 2 higher: the 95th percentile

@@ -79,10 +79,15 @@ class ALOCCModel(AdversarialModel):
 
 class ALOCC(AdversarialDetector):
     """ALOCC detector (the DCGAN backbone for images of any size, MLPs for tables).
-    ``lam`` = λ (paper: 0.4); ``noise_std`` is the std of the Gaussian noise R learns to remove."""
+    ``lam`` = λ (paper: 0.4); ``noise_std`` is the std of the Gaussian noise R learns to remove.
+
+    ``learning_rate`` is 1e-3, not the paper's DCGAN 2e-4: at the book's budget the smaller step
+    leaves R's reconstructions blurred (MNIST, held-out training rows, 250 steps: digit 2 AUROC
+    0.82 -> 0.87, digit 8 0.78 -> 0.79); after 2,000 steps both give digit 8 about 0.81.
+    """
 
     def __init__(self, latent_dim: int = 32, base_filters: int = 16, hidden: Sequence[int] = (128, 64),
-                 lam: float = 0.4, noise_std: float = 0.155, score: str = "reconstruction", learning_rate: float = 2e-4,
+                 lam: float = 0.4, noise_std: float = 0.155, score: str = "reconstruction", learning_rate: float = 1e-3,
                  beta_1: float = 0.5, seed: int | None = None) -> None:
         super().__init__(latent_dim, base_filters, hidden, learning_rate, beta_1, seed)
         if lam < 0 or noise_std < 0:

@@ -4,6 +4,7 @@ A generator trained on normal data can produce G(z) close to a normal x, but to 
 to an anomaly. Scoring therefore searches, for every input, the z that best explains it, by Γ
 gradient steps on ``(1 - λ)·‖x - G(z)‖₁ + λ·‖f(x) - f(G(z))‖₁`` (f: the discriminator's features),
 and returns that loss. The search is the method's cost: here it runs on whole batches, compiled.
+G is the moving average of the trained generator's weights (see :class:`AnoGAN`).
 """
 from __future__ import annotations
 
@@ -25,14 +26,18 @@ def l1_per_sample(a, b):
 
 @keras.saving.register_keras_serializable(package="adlib")
 class DCGANModel(AdversarialModel):
-    """A generator and a discriminator, trained with the non-saturating GAN loss."""
+    """A generator and a discriminator, trained with the non-saturating GAN loss, and
+    ``average_generator``, an exponential moving average of the generator's weights (decay
+    ``average_decay``) that the latent search uses."""
 
-    network_keys = ("generator", "discriminator")
+    network_keys = ("generator", "discriminator", "average_generator")
     loss_names = ("g_loss", "d_loss")
 
-    def __init__(self, generator, discriminator, **kwargs):
+    def __init__(self, generator, discriminator, average_generator, average_decay: float = 0.99, **kwargs):
         super().__init__(**kwargs)
         self.generator, self.discriminator = generator, discriminator
+        self.average_generator, self.average_decay = average_generator, float(average_decay)
+        self.average_updates = keras.Variable(0.0, trainable=False, name="average_updates")
 
     @property
     def latent_dim(self) -> int:
@@ -54,11 +59,25 @@ class DCGANModel(AdversarialModel):
             d_loss = (bce_logits(self.discriminator(x, training=True)[0], 1.0)
                       + bce_logits(self.discriminator(fake, training=True)[0], 0.0))
         self._step(tape, d_loss, self.discriminator.trainable_variables, self.d_optimizer)
+        self._update_average()
         return self._report(g_loss=g_loss, d_loss=d_loss)
+
+    def _update_average(self) -> None:
+        """average <- decay·average + (1 - decay)·current, over all the generator's weights (BatchNorm
+        statistics too). The decay ramps up as (1 + t) / (10 + t), so that the average forgets the
+        random initial weights within the first steps instead of after ~1 / (1 - decay) of them."""
+        t = self.average_updates
+        decay = ops.minimum(self.average_decay, (1.0 + t) / (10.0 + t))
+        for average, current in zip(self.average_generator.weights, self.generator.weights):
+            average.assign(decay * average + (1.0 - decay) * ops.cast(current, average.dtype))
+        t.assign_add(1.0)
+
+    def get_config(self):
+        return {**super().get_config(), "average_decay": self.average_decay}
 
     def search_loss(self, x, z, weight):
         """AnoGAN's per-sample loss: residual (image) and discrimination (feature) L1 terms."""
-        generated = self.generator(z, training=False)
+        generated = self.average_generator(z, training=False)
         _, f_real = self.discriminator(x, training=False)
         _, f_fake = self.discriminator(generated, training=False)
         return (1.0 - weight) * l1_per_sample(x, generated) + weight * l1_per_sample(f_real, f_fake)
@@ -98,14 +117,24 @@ class AnoGAN(AdversarialDetector):
     held-out training rows, 250 steps: digit 2 AUROC 0.54 -> 0.71, digit 8 0.59 -> 0.78; after
     2,000 steps digit 8 scores 0.81 with 2e-4 and 0.82 with 1e-3).
 
+    The search uses ``average_generator``, an exponential moving average of the generator's weights
+    (``average_decay=0.99``; Yazıcı et al., ICLR 2019), not the last weights: a GAN's last iterate
+    jitters from step to step, and the average draws the digit more faithfully. MNIST, held-out
+    training rows, 250 steps: digit 2 AUROC 0.71 -> 0.77, digit 8 0.78 -> 0.80.
+    ``average_decay=0`` searches with the last weights, as the paper does.
+
     Scores cost Γ forward and backward passes per input: use :meth:`latent_search` with fewer
     steps, or a larger ``batch_size``, to trade accuracy for time.
     """
 
     def __init__(self, latent_dim: int = 100, base_filters: int = 32, hidden: Sequence[int] = (128, 64),
                  search_steps: int = 25, feature_weight: float = 0.1, search_learning_rate: float = 0.05,
-                 learning_rate: float = 1e-3, beta_1: float = 0.5, seed: int | None = None) -> None:
+                 learning_rate: float = 1e-3, beta_1: float = 0.5, average_decay: float = 0.99,
+                 seed: int | None = None) -> None:
         super().__init__(latent_dim, base_filters, hidden, learning_rate, beta_1, seed)
+        if not 0 <= average_decay < 1:
+            raise ValueError(f"average_decay must be in [0, 1); got {average_decay}")
+        self.average_decay = float(average_decay)
         if search_steps < 1:
             raise ValueError(f"search_steps (Γ) must be at least 1; got {search_steps}")
         if not 0 <= feature_weight <= 1:
@@ -115,11 +144,13 @@ class AnoGAN(AdversarialDetector):
 
     def get_config(self):
         return {**super().get_config(), "search_steps": self.search_steps, "feature_weight": self.feature_weight,
-                "search_learning_rate": self.search_learning_rate}
+                "search_learning_rate": self.search_learning_rate, "average_decay": self.average_decay}
 
     def _build_model(self, x: np.ndarray) -> keras.Model:
         _, generator, discriminator = self._networks(x)
-        return DCGANModel(generator, discriminator, seed=self.seed)
+        average = keras.models.clone_model(generator)
+        average.set_weights(generator.get_weights())
+        return DCGANModel(generator, discriminator, average, average_decay=self.average_decay, seed=self.seed)
 
     def latent_search(self, x, steps: int | None = None, batch_size: int = 256,
                       verbose: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -151,5 +182,5 @@ class AnoGAN(AdversarialDetector):
         return self._latent_search(x, None, batch_size, False)[0]
 
     def generate(self, z) -> np.ndarray:
-        """G(z) in inference mode."""
-        return self._as_input_shape(self.model_.generator.predict(np.asarray(z, np.float32), verbose=0))
+        """G(z) in inference mode, with the averaged generator weights the search uses."""
+        return self._as_input_shape(self.model_.average_generator.predict(np.asarray(z, np.float32), verbose=0))

@@ -112,13 +112,14 @@ class DeepSVDD(KerasDetector):
         network = bias_free_network(x, self.rep_dim, self.hidden, self.base_filters)
         epochs, steps = self._pretrain_budget()
         if self.pretrain and (epochs if epochs is not None else steps):
-            self._pretrain(network, x)
+            self._pretrain(network, x, epochs, steps)
         model = DeepSVDDModel(network)
         model.center.assign(self._initial_center(network, x))
         return model
 
-    def _pretrain(self, network: keras.Model, x: np.ndarray) -> None:
-        """Train φ as the encoder of an autoencoder (the decoder is thrown away afterwards)."""
+    def _pretrain(self, network: keras.Model, x: np.ndarray, epochs: int | None, steps: int) -> None:
+        """Train φ as the encoder of an autoencoder for ``epochs`` passes or ``steps`` batches (the
+        decoder is thrown away afterwards)."""
         if x.ndim == 4:
             decoder = nets.dcgan_decoder(self.rep_dim, x.shape[1:], base_filters=self.base_filters,
                                          output_activation=nets.output_activation_for(x))
@@ -126,7 +127,6 @@ class DeepSVDD(KerasDetector):
             decoder = nets.dense_decoder(self.rep_dim, self.hidden[::-1], x.shape[1])
         autoencoder = AutoencoderModel(network, decoder, seed=self.seed)
         autoencoder.compile(optimizer=keras.optimizers.Adam(1e-3))
-        epochs, steps = self._pretrain_budget()
         history = train(autoencoder, x, epochs=epochs, steps=steps, seed=self.seed, verbose=0)[0]
         self.history_["pretrain_loss"] = [float(v) for v in history.history["loss"]]
 
