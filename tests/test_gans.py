@@ -89,18 +89,21 @@ def test_anogan_latent_search_lowers_its_own_loss(blob_ring_images):
         detector.latent_search(x, steps=0)
 
 
-def test_anogan_searches_with_a_moving_average_of_the_generator():
+@pytest.mark.parametrize("name, pairs", [("AnoGAN", [("average_generator", "generator")]),
+                                         ("OCGAN", [("average_encoder", "encoder"), ("average_decoder", "decoder")])])
+def test_scores_come_from_a_moving_average_of_the_trained_weights(name, pairs):
     x_train = blobs_and_rings(n_train=64)[0]
-    averaged = adlib.AnoGAN(**SMALL).fit(x_train, steps=20, batch_size=16, verbose=0).model_
+    averaged = getattr(adlib, name)(**SMALL).fit(x_train, steps=20, batch_size=16, verbose=0).model_
     assert float(averaged.average_updates) == 20
-    lagging = [not np.allclose(a, c) for a, c in zip(averaged.average_generator.get_weights(),
-                                                      averaged.generator.get_weights())]
-    assert any(lagging)  # the average trails the last weights
-    plain = adlib.AnoGAN(average_decay=0.0, **SMALL).fit(x_train, steps=5, batch_size=16, verbose=0).model_
-    for a, c in zip(plain.average_generator.get_weights(), plain.generator.get_weights()):
-        np.testing.assert_allclose(a, c, rtol=1e-6, atol=1e-7)  # decay 0: the paper's AnoGAN
+    for average, trained in pairs:  # the average trails the last weights
+        assert any(not np.allclose(a, c) for a, c in zip(getattr(averaged, average).get_weights(),
+                                                          getattr(averaged, trained).get_weights()))
+    plain = getattr(adlib, name)(average_decay=0.0, **SMALL).fit(x_train, steps=5, batch_size=16, verbose=0).model_
+    for average, trained in pairs:  # decay 0: the last weights, as in the papers
+        for a, c in zip(getattr(plain, average).get_weights(), getattr(plain, trained).get_weights()):
+            np.testing.assert_allclose(a, c, rtol=1e-6, atol=1e-7)
     with pytest.raises(ValueError, match="average_decay"):
-        adlib.AnoGAN(average_decay=1.0)
+        getattr(adlib, name)(average_decay=1.0)
 
 
 def test_ocgan_mining_raises_the_classifiers_negative_probability():
@@ -110,7 +113,8 @@ def test_ocgan_mining_raises_the_classifiers_negative_probability():
     assert mined.min() >= -1 and mined.max() <= 1 and not np.allclose(mined, codes)
 
     def negative_probability(c):
-        logit = np.asarray(detector.model_.classifier_logit(detector.decode(c)))
+        decoded = detector.model_.decoder.predict(c, verbose=0)  # mining works on the trained decoder
+        logit = np.asarray(detector.model_.classifier_logit(decoded))
         return 1 / (1 + np.exp(logit.ravel()))
 
     assert negative_probability(mined).mean() > negative_probability(codes).mean()

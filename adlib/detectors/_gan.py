@@ -50,6 +50,34 @@ class AdversarialModel(SerializesNetworks, keras.Model):
         return {**super().get_config(), "seed": self.seed, **self.networks_config()}
 
 
+def averaged_copy(network: keras.Model) -> keras.Model:
+    """A network of the same architecture and weights as ``network``, to hold its moving average."""
+    copy = keras.models.clone_model(network)
+    copy.set_weights(network.get_weights())
+    return copy
+
+
+class AveragesWeights:
+    """Mixin for models that keep an exponential moving average of some networks' weights (Yazıcı et
+    al., ICLR 2019): a GAN's last iterate jitters from step to step; the average is steadier."""
+
+    def _init_average(self, decay: float) -> None:
+        self.average_decay = float(decay)
+        self.average_updates = keras.Variable(0.0, trainable=False, name="average_updates")
+
+    def _update_average(self, *pairs) -> None:
+        """average <- decay·average + (1 - decay)·current for every ``(average, current)`` pair of
+        networks, over all weights (BatchNorm statistics too). The decay ramps up as
+        (1 + t) / (10 + t), so that the average forgets the random initial weights within the first
+        steps instead of after ~1 / (1 - decay) of them."""
+        t = self.average_updates
+        decay = ops.minimum(self.average_decay, (1.0 + t) / (10.0 + t))
+        for average_net, net in pairs:
+            for average, current in zip(average_net.weights, net.weights):
+                average.assign(decay * average + (1.0 - decay) * ops.cast(current, average.dtype))
+        t.assign_add(1.0)
+
+
 class AdversarialDetector(KerasDetector):
     """Keras detector trained with two Adam optimisers (``learning_rate``, ``beta_1``) whose default
     networks are the DCGAN backbone for images of any size and MLPs for tables."""

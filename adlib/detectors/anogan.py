@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from ._gan import AdversarialDetector, AdversarialModel, bce_logits
+from ._gan import AdversarialDetector, AdversarialModel, AveragesWeights, averaged_copy, bce_logits
 
 
 def l1_per_sample(a, b):
@@ -25,7 +25,7 @@ def l1_per_sample(a, b):
 
 
 @keras.saving.register_keras_serializable(package="adlib")
-class DCGANModel(AdversarialModel):
+class DCGANModel(AveragesWeights, AdversarialModel):
     """A generator and a discriminator, trained with the non-saturating GAN loss, and
     ``average_generator``, an exponential moving average of the generator's weights (decay
     ``average_decay``) that the latent search uses."""
@@ -36,8 +36,8 @@ class DCGANModel(AdversarialModel):
     def __init__(self, generator, discriminator, average_generator, average_decay: float = 0.99, **kwargs):
         super().__init__(**kwargs)
         self.generator, self.discriminator = generator, discriminator
-        self.average_generator, self.average_decay = average_generator, float(average_decay)
-        self.average_updates = keras.Variable(0.0, trainable=False, name="average_updates")
+        self.average_generator = average_generator
+        self._init_average(average_decay)
 
     @property
     def latent_dim(self) -> int:
@@ -59,18 +59,8 @@ class DCGANModel(AdversarialModel):
             d_loss = (bce_logits(self.discriminator(x, training=True)[0], 1.0)
                       + bce_logits(self.discriminator(fake, training=True)[0], 0.0))
         self._step(tape, d_loss, self.discriminator.trainable_variables, self.d_optimizer)
-        self._update_average()
+        self._update_average((self.average_generator, self.generator))
         return self._report(g_loss=g_loss, d_loss=d_loss)
-
-    def _update_average(self) -> None:
-        """average <- decay·average + (1 - decay)·current, over all the generator's weights (BatchNorm
-        statistics too). The decay ramps up as (1 + t) / (10 + t), so that the average forgets the
-        random initial weights within the first steps instead of after ~1 / (1 - decay) of them."""
-        t = self.average_updates
-        decay = ops.minimum(self.average_decay, (1.0 + t) / (10.0 + t))
-        for average, current in zip(self.average_generator.weights, self.generator.weights):
-            average.assign(decay * average + (1.0 - decay) * ops.cast(current, average.dtype))
-        t.assign_add(1.0)
 
     def get_config(self):
         return {**super().get_config(), "average_decay": self.average_decay}
@@ -148,9 +138,8 @@ class AnoGAN(AdversarialDetector):
 
     def _build_model(self, x: np.ndarray) -> keras.Model:
         _, generator, discriminator = self._networks(x)
-        average = keras.models.clone_model(generator)
-        average.set_weights(generator.get_weights())
-        return DCGANModel(generator, discriminator, average, average_decay=self.average_decay, seed=self.seed)
+        return DCGANModel(generator, discriminator, averaged_copy(generator), average_decay=self.average_decay,
+                          seed=self.seed)
 
     def latent_search(self, x, steps: int | None = None, batch_size: int = 256,
                       verbose: bool = False) -> tuple[np.ndarray, np.ndarray]:

@@ -17,7 +17,7 @@ import tensorflow as tf
 from keras import layers, ops
 
 from .. import nets
-from ._gan import AdversarialDetector, AdversarialModel, bce_logits
+from ._gan import AdversarialDetector, AdversarialModel, AveragesWeights, averaged_copy, bce_logits
 
 
 def latent_discriminator(latent_dim: int, hidden: Sequence[int] = (128, 64)) -> keras.Model:
@@ -30,17 +30,22 @@ def latent_discriminator(latent_dim: int, hidden: Sequence[int] = (128, 64)) -> 
 
 
 @keras.saving.register_keras_serializable(package="adlib")
-class OCGANModel(AdversarialModel):
-    """Encoder, decoder, latent and visual discriminators, classifier, and one OCGAN training step."""
+class OCGANModel(AveragesWeights, AdversarialModel):
+    """Encoder, decoder, latent and visual discriminators, classifier, and one OCGAN training step;
+    ``average_encoder`` and ``average_decoder`` hold moving averages of the encoder's and decoder's
+    weights (decay ``average_decay``), which score."""
 
-    network_keys = ("encoder", "decoder", "latent_discriminator", "visual_discriminator", "classifier")
+    network_keys = ("encoder", "decoder", "latent_discriminator", "visual_discriminator", "classifier",
+                    "average_encoder", "average_decoder")
     loss_names = ("g_loss", "rec_loss", "latent_adv_loss", "visual_adv_loss", "d_loss", "classifier_loss")
 
     def __init__(self, encoder, decoder, latent_discriminator, visual_discriminator, classifier,
-                 noise_std: float = 0.2, w_rec: float = 10.0, mining_steps: int = 5,
-                 mining_step_size: float = 0.1, **kwargs):
+                 average_encoder, average_decoder, noise_std: float = 0.2, w_rec: float = 10.0,
+                 mining_steps: int = 5, mining_step_size: float = 0.1, average_decay: float = 0.99, **kwargs):
         super().__init__(**kwargs)
         self.encoder, self.decoder = encoder, decoder
+        self.average_encoder, self.average_decoder = average_encoder, average_decoder
+        self._init_average(average_decay)
         self.latent_discriminator, self.visual_discriminator = latent_discriminator, visual_discriminator
         self.classifier = classifier
         self.noise_std, self.w_rec = float(noise_std), float(w_rec)
@@ -52,7 +57,8 @@ class OCGANModel(AdversarialModel):
         return int(self.encoder.output_shape[-1])
 
     def call(self, x, training=False):
-        return self.decoder(self.encoder(x, training=training), training=training)
+        """De(En(x)) with the averaged weights (what scores)."""
+        return self.average_decoder(self.average_encoder(x, training=training), training=training)
 
     def classifier_logit(self, images, training=False):
         logit = self.classifier(images, training=training)
@@ -108,12 +114,14 @@ class OCGANModel(AdversarialModel):
                                                               training=True)[0], 1.0)
             g_loss = self.w_rec * rec + adv_latent + adv_visual
         self._step(tape, g_loss, g_vars, self.g_optimizer)
+        self._update_average((self.average_encoder, self.encoder), (self.average_decoder, self.decoder))
         return self._report(g_loss=g_loss, rec_loss=rec, latent_adv_loss=adv_latent,
                             visual_adv_loss=adv_visual, d_loss=d_loss, classifier_loss=c_loss)
 
     def get_config(self):
         return {**super().get_config(), "noise_std": self.noise_std, "w_rec": self.w_rec,
-                "mining_steps": self.mining_steps, "mining_step_size": self.mining_step_size}
+                "mining_steps": self.mining_steps, "mining_step_size": self.mining_step_size,
+                "average_decay": self.average_decay}
 
 
 class StartMining(keras.callbacks.Callback):
@@ -134,26 +142,34 @@ class OCGAN(AdversarialDetector):
     From the authors' code: ``latent_dim=16``, reconstruction weight ``w_rec=500``, input noise of
     variance 0.02 (``noise_std=0.14``), Adam with beta_1 0.5. ``mining_steps=5`` follows the paper.
     ``mining_step_size``, ``mining_start_epoch`` and ``learning_rate=1e-3`` (the authors use 2e-4
-    over ~200 epochs; we train for a few) are this implementation's choices.
+    over ~200 epochs; we train for a few) are this implementation's choices, and so is scoring with
+    moving averages of the encoder's and decoder's weights (``average_decay=0.99``; 0 scores with
+    the last weights, as the paper does): MNIST, held-out training rows, 250 steps, digits
+    2/3/5/8: AUROC 0.898/0.915/0.946/0.855 with the last weights, 0.893/0.925/0.947/0.890 averaged.
+    ``encode``, ``decode`` and ``reconstruct`` use the averaged networks too; ``mine`` uses the
+    trained decoder and classifier, as training does.
     """
 
     def __init__(self, latent_dim: int = 16, base_filters: int = 16, mining: bool = True,
                  mining_steps: int = 5, mining_step_size: float = 0.1, mining_start_epoch: int = 0,
                  noise_std: float = 0.14, w_rec: float = 500.0, learning_rate: float = 1e-3, beta_1: float = 0.5,
-                 seed: int | None = None) -> None:
+                 average_decay: float = 0.99, seed: int | None = None) -> None:
         super().__init__(latent_dim=latent_dim, base_filters=base_filters, learning_rate=learning_rate,
                          beta_1=beta_1, seed=seed)
         if mining_steps < 0 or mining_step_size < 0 or mining_start_epoch < 0 or noise_std < 0:
             raise ValueError("mining_steps, mining_step_size, mining_start_epoch and noise_std must be >= 0")
         self.mining, self.mining_steps, self.mining_step_size = bool(mining), int(mining_steps), float(mining_step_size)
         self.mining_start_epoch, self.noise_std, self.w_rec = int(mining_start_epoch), float(noise_std), float(w_rec)
+        if not 0 <= average_decay < 1:
+            raise ValueError(f"average_decay must be in [0, 1); got {average_decay}")
+        self.average_decay = float(average_decay)
 
     def get_config(self):
         config = super().get_config()
         config.pop("hidden")
         return {**config, "mining": self.mining, "mining_steps": self.mining_steps,
                 "mining_step_size": self.mining_step_size, "mining_start_epoch": self.mining_start_epoch,
-                "noise_std": self.noise_std, "w_rec": self.w_rec}
+                "noise_std": self.noise_std, "w_rec": self.w_rec, "average_decay": self.average_decay}
 
     def _build_model(self, x: np.ndarray) -> keras.Model:
         if x.ndim != 4:
@@ -161,15 +177,16 @@ class OCGAN(AdversarialDetector):
         encoder, decoder, visual = self._networks(x, encoder_activation="tanh")
         classifier = nets.dcgan_discriminator(x.shape[1:], base_filters=self.base_filters, name="classifier")
         return OCGANModel(encoder, decoder, latent_discriminator(self.latent_dim), visual, classifier,
-                          noise_std=self.noise_std, w_rec=self.w_rec, mining_steps=self.mining_steps,
-                          mining_step_size=self.mining_step_size, seed=self.seed)
+                          averaged_copy(encoder), averaged_copy(decoder), noise_std=self.noise_std,
+                          w_rec=self.w_rec, mining_steps=self.mining_steps,
+                          mining_step_size=self.mining_step_size, average_decay=self.average_decay, seed=self.seed)
 
     def _fit(self, x: np.ndarray, *, callbacks=None, **kwargs) -> None:
         start = self.mining_start_epoch if self.mining else np.iinfo(np.int32).max
         super()._fit(x, callbacks=[StartMining(start, len(self.epoch_seconds_)), *(callbacks or [])], **kwargs)
 
     def reconstruct(self, x, batch_size: int = 256) -> np.ndarray:
-        """``De(En(x))`` in inference mode."""
+        """``De(En(x))`` in inference mode, averaged weights."""
         return self._as_input_shape(self._predict(self._checked(x), batch_size))
 
     def _score(self, x: np.ndarray, batch_size: int) -> np.ndarray:
@@ -177,12 +194,13 @@ class OCGAN(AdversarialDetector):
         return np.mean(np.square(x - rec).reshape(len(x), -1), axis=1)
 
     def encode(self, x, batch_size: int = 256) -> np.ndarray:
-        """Codes in (-1, 1)^latent_dim."""
-        return self._through(x, "encoder", batch_size=batch_size)
+        """Codes in (-1, 1)^latent_dim (averaged encoder)."""
+        return self._through(x, "average_encoder", batch_size=batch_size)
 
     def decode(self, codes, batch_size: int = 256) -> np.ndarray:
-        """Images decoded from codes (e.g. random ones, to see what the latent space holds)."""
-        return self._as_input_shape(self.model_.decoder.predict(np.asarray(codes, np.float32),
+        """Images decoded from codes by the averaged decoder (e.g. random ones, to see what the latent
+        space holds)."""
+        return self._as_input_shape(self.model_.average_decoder.predict(np.asarray(codes, np.float32),
                                                                 batch_size=batch_size, verbose=0))
 
     def mine(self, codes, steps: int | None = None) -> np.ndarray:
