@@ -15,7 +15,8 @@ from ._checks import as_float_array
 from .metrics import percentile_threshold  # noqa: F401  (re-exported: detectors import it from here)
 
 CONFIG_FILE = persistence.CONFIG_FILE
-FORMAT_VERSION = 2  # 2: detector.json records every file's size and SHA-256
+FORMAT_VERSION = 3  # 2: detector.json records every file's size and SHA-256; 3: AnoGAN and OCGAN
+# save the moving averages of their networks
 _REGISTRY: dict[str, type["Detector"]] = {}
 
 

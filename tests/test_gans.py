@@ -98,6 +98,18 @@ def test_scores_come_from_a_moving_average_of_the_trained_weights(name, pairs):
     for average, trained in pairs:  # the average trails the last weights
         assert any(not np.allclose(a, c) for a, c in zip(getattr(averaged, average).get_weights(),
                                                           getattr(averaged, trained).get_weights()))
+    detector = getattr(adlib, name)(**SMALL).fit(x_train, steps=20, batch_size=16, verbose=0)
+    if name == "AnoGAN":  # what the search draws is the averaged generator
+        z = np.random.default_rng(0).standard_normal((4, detector.latent_dim)).astype(np.float32)
+        drawn = detector.generate(z)
+        np.testing.assert_allclose(drawn, np.asarray(detector.model_.average_generator(z)), atol=1e-6)
+        assert not np.allclose(drawn, np.asarray(detector.model_.generator(z)), atol=1e-4)
+    else:  # what scores is the averaged autoencoder
+        x = x_train[:4]  # 16x16x1: the networks' own size, so no padding to undo
+        rebuilt = detector.reconstruct(x)
+        model = detector.model_
+        np.testing.assert_allclose(rebuilt, np.asarray(model.average_decoder(model.average_encoder(x))), atol=1e-6)
+        assert not np.allclose(rebuilt, np.asarray(model.decoder(model.encoder(x))), atol=1e-4)
     plain = getattr(adlib, name)(average_decay=0.0, **SMALL).fit(x_train, steps=5, batch_size=16, verbose=0).model_
     for average, trained in pairs:  # decay 0: the last weights, as in the papers
         for a, c in zip(getattr(plain, average).get_weights(), getattr(plain, trained).get_weights()):

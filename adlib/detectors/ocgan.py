@@ -5,7 +5,8 @@ A denoising autoencoder alone also reconstructs out-of-class images well. OCGAN 
 (-1, 1)^d with tanh, pushes them towards U(-1, 1) with a latent discriminator, makes images decoded
 from random codes look real with a visual discriminator, and uses a classifier to find random codes
 that still decode badly (informative-negative mining) and trains the decoder on exactly those.
-Score: reconstruction error ``mean((x - De(En(x)))**2)``.
+Score: reconstruction error ``mean((x - De(En(x)))**2)``, with moving averages of En's and De's
+weights over training (see :class:`OCGAN`).
 """
 from __future__ import annotations
 
@@ -143,8 +144,8 @@ class OCGAN(AdversarialDetector):
     variance 0.02 (``noise_std=0.14``), Adam with beta_1 0.5. ``mining_steps=5`` follows the paper.
     ``mining_step_size``, ``mining_start_epoch`` and ``learning_rate=1e-3`` (the authors use 2e-4
     over ~200 epochs; we train for a few) are this implementation's choices, and so is scoring with
-    moving averages of the encoder's and decoder's weights (``average_decay=0.99``; 0 scores with
-    the last weights, as the paper does): MNIST, held-out training rows, 250 steps, digits
+    moving averages of the encoder's and decoder's weights (``average_decay=0.99``, ramped up over
+    the first steps, see ``AveragesWeights``; 0 scores with the last weights, as the paper does): MNIST, held-out training rows, 250 steps, digits
     2/3/5/8: AUROC 0.898/0.915/0.946/0.855 with the last weights, 0.893/0.925/0.947/0.890 averaged.
     ``encode``, ``decode`` and ``reconstruct`` use the averaged networks too; ``mine`` uses the
     trained decoder and classifier, as training does.
