@@ -12,7 +12,7 @@ from sklearn.exceptions import NotFittedError
 
 from . import persistence
 from ._checks import as_float_array
-from .metrics import percentile_threshold  # noqa: F401  (re-exported: detectors import it from here)
+from .metrics import percentile_threshold
 
 CONFIG_FILE = persistence.CONFIG_FILE
 FORMAT_VERSION = 3  # 2: detector.json records every file's size and SHA-256; 3: AnoGAN and OCGAN

@@ -93,12 +93,12 @@ def test_anogan_latent_search_lowers_its_own_loss(blob_ring_images):
                                          ("OCGAN", [("average_encoder", "encoder"), ("average_decoder", "decoder")])])
 def test_scores_come_from_a_moving_average_of_the_trained_weights(name, pairs):
     x_train = blobs_and_rings(n_train=64)[0]
-    averaged = getattr(adlib, name)(**SMALL).fit(x_train, steps=20, batch_size=16, verbose=0).model_
+    detector = getattr(adlib, name)(**SMALL).fit(x_train, steps=20, batch_size=16, verbose=0)
+    averaged = detector.model_
     assert float(averaged.average_updates) == 20
     for average, trained in pairs:  # the average trails the last weights
         assert any(not np.allclose(a, c) for a, c in zip(getattr(averaged, average).get_weights(),
                                                           getattr(averaged, trained).get_weights()))
-    detector = getattr(adlib, name)(**SMALL).fit(x_train, steps=20, batch_size=16, verbose=0)
     if name == "AnoGAN":  # what the search draws is the averaged generator
         z = np.random.default_rng(0).standard_normal((4, detector.latent_dim)).astype(np.float32)
         drawn = detector.generate(z)

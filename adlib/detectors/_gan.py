@@ -59,6 +59,13 @@ def averaged_copy(network: keras.Model) -> keras.Model:
     return copy
 
 
+def checked_average_decay(decay: float) -> float:
+    """``average_decay`` as a float, or a clear error: it must lie in [0, 1) (0 = no averaging)."""
+    if not 0 <= decay < 1:
+        raise ValueError(f"average_decay must be in [0, 1); got {decay}")
+    return float(decay)
+
+
 class AveragesWeights:
     """Mixin for models that keep an exponential moving average of some networks' weights (Yazıcı et
     al., ICLR 2019): a GAN's last iterate jitters from step to step; the average is steadier."""

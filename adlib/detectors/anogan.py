@@ -15,7 +15,8 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from ._gan import AdversarialDetector, AdversarialModel, AveragesWeights, averaged_copy, bce_logits
+from ._gan import (AdversarialDetector, AdversarialModel, AveragesWeights, averaged_copy, bce_logits,
+                   checked_average_decay)
 
 
 def l1_per_sample(a, b):
@@ -123,9 +124,7 @@ class AnoGAN(AdversarialDetector):
                  learning_rate: float = 1e-3, beta_1: float = 0.5, average_decay: float = 0.99,
                  seed: int | None = None) -> None:
         super().__init__(latent_dim, base_filters, hidden, learning_rate, beta_1, seed)
-        if not 0 <= average_decay < 1:
-            raise ValueError(f"average_decay must be in [0, 1); got {average_decay}")
-        self.average_decay = float(average_decay)
+        self.average_decay = checked_average_decay(average_decay)
         if search_steps < 1:
             raise ValueError(f"search_steps (Γ) must be at least 1; got {search_steps}")
         if not 0 <= feature_weight <= 1:

@@ -12,7 +12,8 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from ..base import Prediction, ThresholdNotSetError, percentile_threshold
+from ..base import Prediction, ThresholdNotSetError
+from ..metrics import percentile_threshold
 from ._keras import KerasDetector, SerializesNetworks
 
 

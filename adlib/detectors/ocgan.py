@@ -18,7 +18,8 @@ import tensorflow as tf
 from keras import layers, ops
 
 from .. import nets
-from ._gan import AdversarialDetector, AdversarialModel, AveragesWeights, averaged_copy, bce_logits
+from ._gan import (AdversarialDetector, AdversarialModel, AveragesWeights, averaged_copy, bce_logits,
+                   checked_average_decay)
 
 
 def latent_discriminator(latent_dim: int, hidden: Sequence[int] = (128, 64)) -> keras.Model:
@@ -161,9 +162,7 @@ class OCGAN(AdversarialDetector):
             raise ValueError("mining_steps, mining_step_size, mining_start_epoch and noise_std must be >= 0")
         self.mining, self.mining_steps, self.mining_step_size = bool(mining), int(mining_steps), float(mining_step_size)
         self.mining_start_epoch, self.noise_std, self.w_rec = int(mining_start_epoch), float(noise_std), float(w_rec)
-        if not 0 <= average_decay < 1:
-            raise ValueError(f"average_decay must be in [0, 1); got {average_decay}")
-        self.average_decay = float(average_decay)
+        self.average_decay = checked_average_decay(average_decay)
 
     def get_config(self):
         config = super().get_config()
