@@ -25,7 +25,7 @@ build-book: $(STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
 unit: $(STAMP)
-	MPLBACKEND=Agg $(BIN)/python -m pytest tests -q -p no:cacheprovider
+	MPLBACKEND=Agg $(BIN)/python -m pytest tests -q -p no:cacheprovider -n 2 --dist loadfile --durations=10
 
 nbval: $(STAMP)
 	ADLIB_PROFILE=smoke $(BIN)/python -m pytest -q -p no:cacheprovider -p tests.nbval_plugin \

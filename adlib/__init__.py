@@ -18,6 +18,7 @@ _tf.get_logger().setLevel("ERROR")
 
 from . import datasets, metrics, plot, profiles, results, timing  # noqa: E402
 from .base import Detector, NumericalError, Prediction, ThresholdNotSetError, load_detector  # noqa: E402
+from .detectors.adgan import ADGAN  # noqa: E402
 from .detectors.alocc import ALOCC  # noqa: E402
 from .detectors._keras import CollapseWarning  # noqa: E402
 from .detectors.anogan import AnoGAN  # noqa: E402
@@ -33,5 +34,5 @@ from .detectors.vae import VAE  # noqa: E402
 from .reproducibility import seed_everything  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["AE", "AEGMM", "ALOCC", "AnoGAN", "CollapseWarning", "DeepSVDD", "DenoisingAE", "EfficientGAN", "FAnoGAN", "GANomaly", "HotellingT2", "IForest", "KNN", "OCGAN", "OCSVM", "VAE", "VAEGMM", "Detector", "NumericalError", "Prediction", "ThresholdNotSetError", "datasets",
+__all__ = ["ADGAN", "AE", "AEGMM", "ALOCC", "AnoGAN", "CollapseWarning", "DeepSVDD", "DenoisingAE", "EfficientGAN", "FAnoGAN", "GANomaly", "HotellingT2", "IForest", "KNN", "OCGAN", "OCSVM", "VAE", "VAEGMM", "Detector", "NumericalError", "Prediction", "ThresholdNotSetError", "datasets",
            "load_detector", "metrics", "plot", "profiles", "results", "seed_everything", "timing"]

@@ -346,6 +346,23 @@ def prepare_images(x: np.ndarray, size: int | None = None) -> np.ndarray:
     return x
 
 
+def contrast_normalize(x_train: np.ndarray, *others: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Deep SVDD's image preprocessing (Ruff et al. 2018): global contrast normalisation of every
+    image with the L1 norm (subtract its mean, divide by its mean absolute deviation), then one
+    min-max scaling to [0, 1] whose two constants come from ``x_train`` alone. Returns the
+    training images and each of ``others`` (e.g. the test images) transformed the same way."""
+    def gcn(x):
+        x = prepare_images(x).astype(np.float64)
+        x = x - x.mean(axis=(1, 2, 3), keepdims=True)
+        spread = np.abs(x).mean(axis=(1, 2, 3), keepdims=True)
+        return x / np.where(spread > 0, spread, 1.0)
+
+    normalized = [gcn(x) for x in (x_train, *others)]
+    lo, hi = normalized[0].min(), normalized[0].max()
+    scale = hi - lo if hi > lo else 1.0
+    return tuple(((x - lo) / scale).astype(np.float32) for x in normalized)
+
+
 def one_class_split(train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray], *,
                     normal: Sequence[int] | None = None, anomalous: Sequence[int] | None = None,
                     seed: int = 0, test_fraction: float = 0.2) -> Split:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 
 def glue(name: str, value: Any) -> Any:
     """Store ``value`` under ``name`` for the chapter's prose (myst-nb ``{glue:text}`name```), without
@@ -11,5 +13,6 @@ def glue(name: str, value: Any) -> Any:
         from myst_nb import glue as myst_glue
     except ImportError:
         return value
-    myst_glue(name, value, display=False)
+    # NumPy scalars print as ``np.float64(0.5)``, which myst-nb cannot format as a number
+    myst_glue(name, value.item() if isinstance(value, np.generic) else value, display=False)
     return value

@@ -234,3 +234,19 @@ def test_kdd_splits_record_the_source_row_of_each_test_sample(kdd):
     assert np.array_equal(split.y_test, (labels != "normal").astype(int))
     dagmm = datasets.kdd_dagmm(kdd, seed=0)
     assert np.array_equal(dagmm.y_test, (kdd["label"].to_numpy()[dagmm.test_index] == "normal").astype(int))
+
+
+def test_contrast_normalize_fits_its_scaling_on_the_training_images_only():
+    rng = np.random.default_rng(0)
+    x_train = rng.integers(0, 256, (20, 8, 8, 3), dtype=np.uint8)
+    x_test = rng.integers(0, 256, (5, 8, 8, 3), dtype=np.uint8)
+    train, test = datasets.contrast_normalize(x_train, x_test)
+    assert train.shape == x_train.shape and test.shape == x_test.shape and train.dtype == np.float32
+    assert train.min() == pytest.approx(0.0) and train.max() == pytest.approx(1.0)
+    # the same image gets the same values, whichever set it comes in: the scaling is fixed by x_train
+    again, same = datasets.contrast_normalize(x_train, x_train[:3])
+    np.testing.assert_allclose(same, train[:3], rtol=1e-6)
+    # contrast normalisation removes brightness and contrast: a brighter, stronger copy maps the same
+    brighter = np.clip(x_test.astype(np.float32) * 0.5 + 60, 0, 255) / 255.0
+    _, a, b = datasets.contrast_normalize(x_train, x_test.astype(np.float32) / 255.0, brighter)
+    np.testing.assert_allclose(a, b, atol=1e-5)

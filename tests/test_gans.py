@@ -1,4 +1,4 @@
-"""Adversarial detectors (GANomaly, OCGAN, AnoGAN, EfficientGAN, ALOCC, f-AnoGAN): they learn, they save,
+"""Adversarial detectors (GANomaly, OCGAN, AnoGAN, ADGAN, EfficientGAN, ALOCC, f-AnoGAN): they learn, they save,
 they refuse bad input."""
 import functools
 import warnings
@@ -17,6 +17,7 @@ FACTORIES = {
     "GANomaly": lambda: adlib.GANomaly(**SMALL),
     "OCGAN": lambda: adlib.OCGAN(**SMALL),
     "AnoGAN": lambda: adlib.AnoGAN(search_steps=50, **SMALL),
+    "ADGAN": lambda: adlib.ADGAN(n_seeds=2, search_steps=5, **SMALL),
     "EfficientGAN": lambda: adlib.EfficientGAN(**SMALL),
     "ALOCC": lambda: adlib.ALOCC(**SMALL),
     "FAnoGAN": lambda: adlib.FAnoGAN(**SMALL),
@@ -87,6 +88,36 @@ def test_anogan_latent_search_lowers_its_own_loss(blob_ring_images):
     assert np.mean(many_steps < one_step) > 0.9
     with pytest.raises(ValueError, match="at least 1"):
         detector.latent_search(x, steps=0)
+
+
+def test_adgan_search_lowers_its_loss_and_leaves_the_generator_alone(blob_ring_images):
+    detector = trained_detector("ADGAN")
+    x = blob_ring_images[1][::40]
+    before = [w.copy() for w in detector.model_.average_generator.get_weights()]
+    one_step, per_seed_one = detector.latent_search(x, steps=1)
+    many_steps, per_seed = detector.latent_search(x, steps=30)
+    assert per_seed.shape == (len(x), detector.n_seeds)
+    np.testing.assert_allclose(many_steps, per_seed.mean(axis=1), rtol=1e-6)
+    assert many_steps.mean() < 0.9 * one_step.mean()
+    assert np.mean(per_seed < per_seed_one) > 0.9
+    # every search adapts private copies of the generator: the detector's own weights never move
+    for old, new in zip(before, detector.model_.average_generator.get_weights()):
+        np.testing.assert_array_equal(old, new)
+    np.testing.assert_array_equal(detector.score(x), detector.score(x))
+
+
+def test_adgan_generator_steps_lower_the_loss_further_than_code_steps_alone(blob_ring_images):
+    """γ_θ > 0 is what ADGAN adds to AnoGAN: with the same codes and steps, adapting the generator
+    too explains every input better."""
+    detector = trained_detector("ADGAN")
+    x = blob_ring_images[1][::40]
+    adapted, _ = detector.latent_search(x, steps=20)
+    rate, detector.generator_learning_rate = detector.generator_learning_rate, 0.0
+    try:
+        fixed, _ = detector.latent_search(x, steps=20)
+    finally:
+        detector.generator_learning_rate = rate
+    assert np.all(adapted < fixed)
 
 
 @pytest.mark.parametrize("name, pairs", [("AnoGAN", [("average_generator", "generator")]),
@@ -161,6 +192,10 @@ def test_bad_settings_and_data_raise_clear_errors():
         adlib.OCGAN(**SMALL).fit(np.zeros((8, 5), np.float32), epochs=1, verbose=0)
     with pytest.raises(ValueError, match="search_steps"):
         adlib.AnoGAN(search_steps=0)
+    with pytest.raises(ValueError, match="n_seeds"):
+        adlib.ADGAN(n_seeds=0)
+    with pytest.raises(ValueError, match="generator_learning_rate"):
+        adlib.ADGAN(generator_learning_rate=-1e-4)
     with pytest.raises(ValueError, match="discrimination"):
         adlib.EfficientGAN(discrimination="hinge")
     with pytest.raises(ValueError, match="reconstruction_weight"):

@@ -11,7 +11,7 @@ from tests.conftest import glyph_task
 
 IMAGE_DETECTORS = ["AE", "DenoisingAE", "VAE", "AEGMM", "VAEGMM", "DeepSVDD", "GANomaly", "OCGAN", "ALOCC",
                    "EfficientGAN",
-                   "FAnoGAN", "AnoGAN"]
+                   "FAnoGAN", "AnoGAN", "ADGAN"]
 STEPS = 300  # a short budget, so the test runs in seconds; every setting of the detector is its default
 
 
