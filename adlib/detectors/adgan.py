@@ -17,17 +17,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from .anogan import AnoGAN
-
-_B1, _B2, _EPS = 0.9, 0.999, 1e-7  # Adam's constants, as Keras sets them
-
-
-def _adam(value, grad, m, v, t, rate):
-    """One Adam step on a tensor; returns (value, m, v)."""
-    m = _B1 * m + (1 - _B1) * grad
-    v = _B2 * v + (1 - _B2) * grad * grad
-    step = rate * (m / (1 - _B1 ** t)) / (ops.sqrt(v / (1 - _B2 ** t)) + _EPS)
-    return value - step, m, v
+from .anogan import AnoGAN, adam_step
 
 
 class AdaptiveSearch:
@@ -61,8 +51,8 @@ class AdaptiveSearch:
                     tape.watch([zj, *theta])
                     loss = self._loss(theta, frozen, x, zj)
                 gz, *gt = tape.gradient(loss, [zj, *theta])
-                zj, mz, vz = _adam(zj, gz, mz, vz, t, z_rate)
-                updated = [_adam(w, g, m, v, t, theta_rate) for w, g, m, v in zip(theta, gt, mt, vt)]
+                zj, mz, vz = adam_step(zj, gz, mz, vz, t, z_rate)
+                updated = [adam_step(w, g, m, v, t, theta_rate) for w, g, m, v in zip(theta, gt, mt, vt)]
                 theta, mt, vt = (list(part) for part in zip(*updated))
                 new_state.append((zj, theta, mz, vz, mt, vt))
             return i + 1, new_state
@@ -117,8 +107,7 @@ class ADGAN(AnoGAN):
 
     def _latent_search(self, x: np.ndarray, steps: int | None, batch_size: int,
                        verbose: bool) -> tuple[np.ndarray, np.ndarray]:
-        """Mean final loss over the seeds per input, and each input's seeds. losses (n, n_seeds).
-        ``batch_size`` is unused: every input has its own generator copies."""
+        """``batch_size`` is unused: every input has its own copies of the generator."""
         steps = self.search_steps if steps is None else int(steps)
         if steps < 1:
             raise ValueError(f"steps must be at least 1; got {steps}")

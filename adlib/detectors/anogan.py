@@ -19,6 +19,17 @@ from ._gan import (AdversarialDetector, AdversarialModel, AveragesWeights, avera
                    checked_average_decay)
 
 
+_B1, _B2, _EPS = 0.9, 0.999, 1e-7  # Adam's constants, as Keras sets them
+
+
+def adam_step(value, grad, m, v, t, rate):
+    """One Adam step (step number ``t`` from 1) on a tensor, for searches compiled into a
+    ``tf.while_loop`` without optimiser variables; returns the new ``(value, m, v)``."""
+    m = _B1 * m + (1 - _B1) * grad
+    v = _B2 * v + (1 - _B2) * grad * grad
+    return value - rate * (m / (1 - _B1 ** t)) / (ops.sqrt(v / (1 - _B2 ** t)) + _EPS), m, v
+
+
 def l1_per_sample(a, b):
     """‖a - b‖₁ of every sample (sum over all but the first axis)."""
     diff = ops.abs(a - b)
@@ -77,16 +88,11 @@ class DCGANModel(AveragesWeights, AdversarialModel):
     def latent_search(self, x, z, steps, weight, learning_rate):
         """Γ = ``steps`` Adam steps on every row of ``z`` at once (each sample's loss depends only on
         its own z, so one summed loss gives every z its own gradient). Returns ``(loss, z)``."""
-        b1, b2, eps = 0.9, 0.999, 1e-7
-
         def body(i, z, m, v):
             with tf.GradientTape() as tape:
                 tape.watch(z)
                 loss = ops.sum(self.search_loss(x, z, weight))
-            g = tape.gradient(loss, z)
-            m, v = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g * g
-            t = ops.cast(i + 1, "float32")
-            z = z - learning_rate * (m / (1 - b1 ** t)) / (ops.sqrt(v / (1 - b2 ** t)) + eps)
+            z, m, v = adam_step(z, tape.gradient(loss, z), m, v, ops.cast(i + 1, "float32"), learning_rate)
             return i + 1, z, m, v
 
         _, z, _, _ = tf.while_loop(lambda i, *_: i < steps, body,
