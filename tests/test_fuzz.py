@@ -33,6 +33,10 @@ FAMILIES = {
     "HotellingT2": lambda: adlib.HotellingT2(),
     "KNN": lambda: adlib.KNN(),
     "IForest": lambda: adlib.IForest(n_estimators=20),
+    "NaiveBayes": lambda: adlib.NaiveBayes(),
+    "GMM": lambda: adlib.GMM(max_components=3),
+    "KMeansDetector": lambda: adlib.KMeansDetector(max_clusters=4),
+    "DensityRatio": lambda: adlib.DensityRatio(n_centers=20),
 }
 IMAGES = {"GANomaly", "AnoGAN"}
 SPECIAL = [0.0, 1.0, -1.0, 0.5, 1e30, -1e30, 3e38, np.nan, np.inf, -np.inf]

@@ -82,19 +82,16 @@ class ADGAN(AnoGAN):
                  n_seeds: int = 4, search_steps: int = 10, search_learning_rate: float = 0.05,
                  generator_learning_rate: float = 1e-5, learning_rate: float = 1e-3, beta_1: float = 0.5,
                  average_decay: float = 0.99, seed: int | None = None) -> None:
-        super().__init__(latent_dim=latent_dim, base_filters=base_filters, hidden=hidden,
+        super().__init__(latent_dim=latent_dim, base_filters=base_filters, hidden=hidden, n_seeds=n_seeds,
                          search_steps=search_steps, feature_weight=0.0, search_learning_rate=search_learning_rate,
                          learning_rate=learning_rate, beta_1=beta_1, average_decay=average_decay, seed=seed)
-        if n_seeds < 1:
-            raise ValueError(f"n_seeds must be at least 1; got {n_seeds}")
         if generator_learning_rate < 0:
             raise ValueError(f"generator_learning_rate (γ_θ) must be >= 0; got {generator_learning_rate}")
-        self.n_seeds, self.generator_learning_rate = int(n_seeds), float(generator_learning_rate)
+        self.generator_learning_rate = float(generator_learning_rate)
         self._search: AdaptiveSearch | None = None
 
     def get_config(self):
-        config = {**super().get_config(), "n_seeds": self.n_seeds,
-                  "generator_learning_rate": self.generator_learning_rate}
+        config = {**super().get_config(), "generator_learning_rate": self.generator_learning_rate}
         config.pop("feature_weight")
         return config
 

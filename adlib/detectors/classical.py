@@ -1,5 +1,6 @@
 """Classical baselines with the adlib API: Hotelling's T^2, k-nearest neighbours, one-class SVM and
-Isolation Forest, using scikit-learn where it has the algorithm.
+Isolation Forest, using scikit-learn where it has the algorithm (naive Bayes and the Gaussian
+mixture are in ``probabilistic``, k-means in ``clustering``, density ratios in ``density_ratio``).
 
 Each is fitted on samples flattened to vectors. Saving stores the training data (``train.npz``)
 and refits on load: every estimator here is deterministic given its data and ``seed``, so the
@@ -10,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from scipy import stats
 from sklearn.covariance import EmpiricalCovariance
 from sklearn.ensemble import IsolationForest as _IsolationForest
 from sklearn.neighbors import NearestNeighbors
@@ -38,11 +40,20 @@ class ClassicalDetector(Detector):
             raise TypeError(f"{type(self).__name__}.fit() got unexpected arguments {sorted(unknown)}")
         self.x_fit_ = x.reshape(len(x), -1)
         with np.errstate(all="ignore"):
-            self.estimator_ = self._make_estimator().fit(self.x_fit_)
-            probe = self._raw_score(self.x_fit_[:16])
+            try:
+                self.estimator_ = self._make_estimator().fit(self.x_fit_)
+                probe = self._probe_scores()
+            except ValueError as exc:  # scikit-learn's own finiteness check, after an overflow
+                if "NaN" not in str(exc) and "infinity" not in str(exc):
+                    raise
+                probe = np.array([np.nan])
         if np.isnan(probe).any():
             raise NumericalError(f"{type(self).__name__} could not be fitted: its statistics of x overflowed "
                                  f"(largest |x| = {np.abs(self.x_fit_).max():.3g}). Standardise the columns first.")
+
+    def _probe_scores(self) -> np.ndarray:
+        """Scores of a few training rows, to catch statistics that overflowed while fitting."""
+        return self._raw_score(self.x_fit_[:16])
 
     def _score(self, x: np.ndarray, batch_size: int) -> np.ndarray:
         return np.concatenate([self._raw_score(x[i:i + batch_size].reshape(len(x[i:i + batch_size]), -1))
@@ -82,6 +93,22 @@ class HotellingT2(ClassicalDetector):
 
     def _raw_score(self, x_flat):
         return self.estimator_.mahalanobis(x_flat)
+
+    def f_threshold(self, false_alarm_rate: float = 0.05) -> float:
+        """Set ``threshold_`` to the T² that a new normal sample exceeds with probability
+        ``false_alarm_rate``, if the normal data are Gaussian, and return it. With n training
+        samples in d dimensions and the maximum-likelihood covariance used here,
+        T² · (n − d) / (d (n + 1)) follows an F(d, n − d) distribution (exact for ``reg=0``).
+        Unlike :meth:`infer_threshold` it needs no reference data, but it is only as right as the
+        Gaussian assumption."""
+        self._require_fitted()
+        if not 0 < false_alarm_rate < 1:
+            raise ValueError(f"false_alarm_rate must be in (0, 1); got {false_alarm_rate}")
+        n, d = self.x_fit_.shape
+        if n <= d:
+            raise ValueError(f"the F threshold needs more training samples than features; got n={n}, d={d}")
+        self.threshold_ = float(d * (n + 1) / (n - d) * stats.f.ppf(1 - false_alarm_rate, d, n - d))
+        return self.threshold_
 
 
 class _RegularisedCovariance(EmpiricalCovariance):
