@@ -105,18 +105,15 @@ class ADGAN(AnoGAN):
     def _latent_search(self, x: np.ndarray, steps: int | None, batch_size: int,
                        verbose: bool) -> tuple[np.ndarray, np.ndarray]:
         """``batch_size`` is unused: every input has its own copies of the generator."""
-        steps = self.search_steps if steps is None else int(steps)
-        if steps < 1:
-            raise ValueError(f"steps must be at least 1; got {steps}")
+        steps, z0 = self._search_start(len(x), steps)
         if self._search is None or self._search.generator is not self.model_.average_generator:
             self._search = AdaptiveSearch(self.model_.average_generator)
-        z0 = np.random.default_rng(self.seed).standard_normal((len(x), self.n_seeds, self.latent_dim))
         args = (tf.constant(steps), tf.constant(self.search_learning_rate),
                 tf.constant(self.generator_learning_rate))
         bar = keras.utils.Progbar(len(x), unit_name="sample") if verbose else None
         losses = np.empty((len(x), self.n_seeds), np.float32)
         for i in range(len(x)):
-            losses[i] = self._search.run(tf.constant(x[i:i + 1]), tf.constant(z0[i], tf.float32), *args).numpy()
+            losses[i] = self._search.run(tf.constant(x[i:i + 1]), tf.constant(z0[i]), *args).numpy()
             if bar is not None:
                 bar.add(1)
         return losses.mean(axis=1), losses

@@ -171,11 +171,8 @@ class AnoGAN(AdversarialDetector):
 
     def _latent_search(self, x: np.ndarray, steps: int | None, batch_size: int,
                        verbose: bool) -> tuple[np.ndarray, np.ndarray]:
-        steps = self.search_steps if steps is None else int(steps)
-        if steps < 1:
-            raise ValueError(f"steps must be at least 1; got {steps}")
+        steps, z0 = self._search_start(len(x), steps)
         k = self.n_seeds
-        z0 = np.random.default_rng(self.seed).standard_normal((len(x), k, self.latent_dim)).astype(np.float32)
         per_call = max(1, batch_size // k)
         losses, codes = [], []
         bar = keras.utils.Progbar(len(x), unit_name="sample") if verbose else None
@@ -192,6 +189,14 @@ class AnoGAN(AdversarialDetector):
             if bar is not None:
                 bar.add(n)
         return np.concatenate(losses), np.concatenate(codes)
+
+    def _search_start(self, n: int, steps: int | None) -> tuple[int, np.ndarray]:
+        """The search length (``search_steps`` unless given) and the starting codes, (n, n_seeds, d),
+        drawn with the detector's seed, so that scores are repeatable."""
+        steps = self.search_steps if steps is None else int(steps)
+        if steps < 1:
+            raise ValueError(f"steps must be at least 1; got {steps}")
+        return steps, np.random.default_rng(self.seed).standard_normal((n, self.n_seeds, self.latent_dim)).astype(np.float32)
 
     def _score(self, x: np.ndarray, batch_size: int) -> np.ndarray:
         return self._latent_search(x, None, batch_size, False)[0]
