@@ -10,7 +10,7 @@ NB ?= $(sort $(wildcard notebooks/*.ipynb))
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONHASHSEED := 0
 
-.PHONY: book test unit nbval build-book notebooks benchmark clean
+.PHONY: book test unit nbval build-book notebooks benchmark student clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,9 +45,14 @@ notebooks: $(STAMP)
 	done
 	$(MAKE) benchmark
 
-# book/benchmark.md is generated from the results files, never edited by hand.
+# book/benchmark.md (and the records CSV and gap figure beside it) are generated from the results files,
+# never edited by hand.
 benchmark: $(STAMP)
 	$(BIN)/python -m adlib.report notebooks/results book/benchmark.md
+
+# Copies of the chapters for handing out: no outputs, no solutions (the exercises stay).
+student: $(STAMP)
+	$(BIN)/python -m adlib.student notebooks _build/student
 
 clean:
 	rm -rf _build

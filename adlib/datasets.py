@@ -291,13 +291,15 @@ def kdd_alibi(frame: pd.DataFrame, *, n_train: int | None = None, seed: int = 0,
                  test_groups=frame["attack_category"].to_numpy()[test_idx], test_index=test_idx)
 
 
-def kdd_dagmm(frame: pd.DataFrame, *, seed: int = 0) -> Split:
+def kdd_dagmm(frame: pd.DataFrame, *, seed: int = 0, scale: bool = True) -> Split:
     """KDD "DAGMM" protocol (Zong et al. 2018): ``normal`` traffic (about 20%) is the anomaly.
 
     All 41 features, the three categorical ones one-hot encoded (118 columns on the 10% file);
     a random 50/50 split; the model trains on the attack rows of the training half only;
-    continuous columns are min-max scaled with statistics of that training data. At test time
-    the paper flags the 20% of samples with the highest energy.
+    columns are min-max scaled with statistics of that training data. At test time the paper
+    flags the 20% of samples with the highest energy. ``scale=False`` keeps the raw values (byte
+    counts up to about 7e8): what the Efficient GAN authors' code feeds its networks, because it
+    computes the min-max scaling and discards the result.
     """
     rng = np.random.default_rng(seed)
     encoded = pd.get_dummies(frame.loc[:, KDD_COLUMNS], columns=list(KDD_CATEGORICAL), dtype=np.float32)
@@ -307,11 +309,12 @@ def kdd_dagmm(frame: pd.DataFrame, *, seed: int = 0) -> Split:
     half = len(x) // 2
     train_idx, test_idx = order[:half], order[half:]
     train_idx = train_idx[y[train_idx] == 0]
-    lo, hi = x[train_idx].min(axis=0), x[train_idx].max(axis=0)
-    scale = np.where(hi > lo, hi - lo, 1.0).astype(np.float32)
-    x = (x - lo) / scale
+    if scale:
+        lo, hi = x[train_idx].min(axis=0), x[train_idx].max(axis=0)
+        x = (x - lo) / np.where(hi > lo, hi - lo, 1.0).astype(np.float32)
     return Split(x[train_idx], x[test_idx], y[test_idx],
-                 protocol="kdd-dagmm: normal traffic is the ~20% anomaly, 41 features one-hot, 50/50 split",
+                 protocol="kdd-dagmm: normal traffic is the ~20% anomaly, 41 features one-hot, 50/50 split"
+                          + ("" if scale else ", raw (unscaled) values"),
                  feature_names=list(encoded.columns),
                  test_groups=frame["attack_category"].to_numpy()[test_idx], test_index=test_idx)
 

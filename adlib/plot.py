@@ -106,14 +106,24 @@ def reconstructions(originals, reconstructed, *, n: int = 8, titles: Sequence[st
 
 
 def training_curves(history: Mapping[str, Sequence[float]], *, ax=None, log: bool = False):
-    """Every loss and metric recorded by ``fit`` (``detector.history_``) against the epoch."""
+    """Every loss and metric recorded by ``fit`` (``detector.history_``) against the epoch.
+
+    ``log=True`` uses a log axis, or a symmetric log axis (linear near zero) when a curve reaches
+    zero or below, e.g. an energy term that turns negative, so that no curve drops off the plot."""
     ax = _axes(ax)
+    values_seen = []
     for name, values in history.items():
         ax.plot(np.arange(1, len(values) + 1), values, label=name, ls="--" if name.startswith("val_") else "-")
+        values_seen.extend(np.asarray(values, float).ravel())
     if log:
-        ax.set_yscale("log")
-    ax.set(xlabel="epoch", ylabel="value")
-    ax.legend()
+        finite = np.asarray(values_seen)[np.isfinite(values_seen)]
+        if finite.size and finite.min() <= 0:
+            nonzero = np.abs(finite[finite != 0])
+            ax.set_yscale("symlog", linthresh=float(nonzero.min()) if nonzero.size else 1.0)
+        else:
+            ax.set_yscale("log")
+    ax.set(xlabel="epoch", ylabel="value (training: mean over the epoch)")
+    ax.legend(fontsize=8)
     return ax
 
 

@@ -159,6 +159,8 @@ def test_kdd_dagmm_protocol_makes_normal_traffic_the_anomaly(kdd):
     assert len(split.x_test) == 494021 - 494021 // 2
     assert split.x_train.min() >= 0 and split.x_train.max() <= 1
     assert split.x_train.shape[1] == split.x_test.shape[1] > 41  # one-hot categoricals
+    raw = datasets.kdd_dagmm(kdd, seed=0, scale=False)  # as the Efficient GAN authors' code feeds it
+    assert np.array_equal(raw.y_test, split.y_test) and raw.x_train.max() > 1e6 and "raw" in raw.protocol
 
 
 def _labels():

@@ -46,6 +46,13 @@ def test_reconstructions_grid_and_training_curves():
     assert [line.get_linestyle() for line in ax.lines] == ["-", "--"]
 
 
+def test_training_curves_keep_a_loss_that_turns_negative_on_a_log_axis():
+    assert plot.training_curves({"loss": [3, 2, 1]}, log=True).get_yscale() == "log"
+    ax = plot.training_curves({"loss": [3, 2, 1], "energy": [1.0, -0.5, -2.0]}, log=True)
+    assert ax.get_yscale() == "symlog"  # a plain log axis would drop the negative energies
+    assert ax.get_ylim()[0] < -2.0 and ax.get_xlabel() == "epoch" and ax.get_ylabel()
+
+
 def test_tabular_feature_scores_shows_the_top_features_largest_last():
     ax = plot.tabular_feature_scores(np.array([0.1, 5.0, 0.3, 2.0]), ["a", "b", "c", "d"], top=2)
     assert [t.get_text() for t in ax.get_yticklabels()] == ["d", "b"]

@@ -39,9 +39,10 @@ class AutoencoderModel(SerializesNetworks, keras.Model):
     def train_step(self, data):
         x = data[0] if isinstance(data, tuple) else data
         x_in = x
-        if self.noise_std > 0:
+        if self.noise_std > 0:  # DenoisingAE: the network sees x + n, n ~ N(0, noise_std^2), and rebuilds x
             x_in = x + self.noise_std * keras.random.normal(ops.shape(x), seed=self.seed_generator)
         with tf.GradientTape() as tape:
+            # eq. (ae-loss): the squared error, a mean over the batch and over the d features or pixels
             loss = ops.mean(ops.square(x - self(x_in, training=True)))
         grads = tape.gradient(loss, self.trainable_variables)
         self.optimizer.apply_gradients(zip(grads, self.trainable_variables))

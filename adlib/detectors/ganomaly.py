@@ -46,13 +46,13 @@ class GANomalyModel(AdversarialModel):
         generator_vars = (self.encoder.trainable_variables + self.decoder.trainable_variables
                           + self.encoder2.trainable_variables)
         with tf.GradientTape() as tape:
-            z, x_hat, z_hat = self.generate(x, training=True)
+            z, x_hat, z_hat = self.generate(x, training=True)  # z = G_E(x), x_hat = G_D(z), z_hat = E(x_hat)
             _, real_features = self.discriminator(x, training=True)
             _, fake_features = self.discriminator(x_hat, training=True)
-            # feature matching per image, as in the authors' code: mean (f(x) - f(x_hat))^2 over features and batch
-            adv = ops.mean(ops.square(real_features - fake_features))
-            con = ops.mean(ops.abs(x - x_hat))
-            enc = ops.mean(ops.square(z - z_hat))
+            # eq. (ganomaly-loss), each term a mean over the batch and over its features, pixels or code:
+            adv = ops.mean(ops.square(real_features - fake_features))  # feature matching per image, as in the authors' code
+            con = ops.mean(ops.abs(x - x_hat))  # contextual L1
+            enc = ops.mean(ops.square(z - z_hat))  # latent consistency, what the score reads
             g_loss = self.w_adv * adv + self.w_con * con + self.w_enc * enc
         self._step(tape, g_loss, generator_vars, self.g_optimizer)
         with tf.GradientTape() as tape:
