@@ -18,6 +18,9 @@ on held-out MNIST training rows after 250 steps, digits 2 and 8 (the weakest):
 weight 10, 200 latents, 2e-4 (the previous defaults) still reconstructs no better than the mean
 image (AUROC 0.68 / 0.70); weight 100 brings the error to half the mean image's (0.71 / 0.75);
 with 1e-3 and 32 latents 0.83 / 0.80. A 200-number code reconstructs the anomalies too.
+The same defaults on KDD Cup 99 under the DAGMM protocol (5 epochs, batches of 512, tie-aware
+top 20%): F1 0.947 / 0.957 / 0.951 on seeds 0 / 1 / 2 in development; with the authors' narrower
+networks (one hidden layer of 64) 0.743 at 1e-3 and 0.752 at 1e-4 on seed 0.
 """
 from __future__ import annotations
 
