@@ -17,16 +17,17 @@ except ImportError as exc:  # pragma: no cover - depends on the user's environme
 _tf.get_logger().setLevel("ERROR")
 
 from . import datasets, metrics, plot, profiles, results, timing  # noqa: E402
+from ._version import __version__  # noqa: E402
 from .base import Detector, NumericalError, Prediction, ThresholdNotSetError, load_detector  # noqa: E402
+from .detectors._keras import CollapseWarning  # noqa: E402
 from .detectors.adgan import ADGAN  # noqa: E402
 from .detectors.alocc import ALOCC  # noqa: E402
-from .detectors._keras import CollapseWarning  # noqa: E402
 from .detectors.anogan import AnoGAN  # noqa: E402
 from .detectors.autoencoder import AE, DenoisingAE  # noqa: E402
 from .detectors.classical import KNN, OCSVM, HotellingT2, IForest  # noqa: E402
 from .detectors.clustering import KMeansDetector  # noqa: E402
-from .detectors.density_ratio import DensityRatio  # noqa: E402
 from .detectors.deepsvdd import DeepSVDD  # noqa: E402
+from .detectors.density_ratio import DensityRatio  # noqa: E402
 from .detectors.efficientgan import EfficientGAN  # noqa: E402
 from .detectors.fanogan import FAnoGAN  # noqa: E402
 from .detectors.ganomaly import GANomaly  # noqa: E402
@@ -36,6 +37,9 @@ from .detectors.probabilistic import GMM, NaiveBayes  # noqa: E402
 from .detectors.vae import VAE  # noqa: E402
 from .reproducibility import seed_everything  # noqa: E402
 
-__version__ = "0.1.0"
-__all__ = ["ADGAN", "AE", "AEGMM", "ALOCC", "AnoGAN", "CollapseWarning", "DeepSVDD", "DenoisingAE", "DensityRatio", "EfficientGAN", "FAnoGAN", "GANomaly", "GMM", "HotellingT2", "IForest", "KMeansDetector", "KNN", "NaiveBayes", "OCGAN", "OCSVM", "VAE", "VAEGMM", "Detector", "NumericalError", "Prediction", "ThresholdNotSetError", "datasets",
-           "load_detector", "metrics", "plot", "profiles", "results", "seed_everything", "timing"]
+__all__ = [
+    "ADGAN", "AE", "AEGMM", "ALOCC", "AnoGAN", "CollapseWarning", "DeepSVDD", "DenoisingAE", "DensityRatio",
+    "EfficientGAN", "FAnoGAN", "GANomaly", "GMM", "HotellingT2", "IForest", "KMeansDetector", "KNN", "NaiveBayes",
+    "OCGAN", "OCSVM", "VAE", "VAEGMM", "Detector", "NumericalError", "Prediction", "ThresholdNotSetError", "datasets",
+    "load_detector", "metrics", "plot", "profiles", "results", "seed_everything", "timing", "__version__",
+]

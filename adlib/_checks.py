@@ -1,7 +1,7 @@
 """Input validation shared by detectors, metrics and data helpers: clear errors, never silent wrong answers."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -53,6 +53,6 @@ def as_binary_labels(y, *, name: str = "y") -> np.ndarray:
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"{name} must be a non-empty 1-D array of 0/1 labels; got shape {arr.shape}")
     values = set(np.unique(arr).tolist())
-    if not values <= {0, 1, True, False}:
+    if not values <= {0, 1}:
         raise ValueError(f"{name} must contain only 0 (normal) and 1 (outlier); found {sorted(values)[:5]}")
     return arr.astype(int)

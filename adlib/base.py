@@ -1,6 +1,8 @@
 """The one detector API shared by every method: fit, score, infer_threshold, predict, save, load."""
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import os
 from dataclasses import dataclass
@@ -17,7 +19,7 @@ from .metrics import percentile_threshold
 CONFIG_FILE = persistence.CONFIG_FILE
 FORMAT_VERSION = 3  # 2: detector.json records every file's size and SHA-256; 3: AnoGAN and OCGAN
 # save the moving averages of their networks
-_REGISTRY: dict[str, type["Detector"]] = {}
+_REGISTRY: dict[str, type[Detector]] = {}
 
 
 class ThresholdNotSetError(RuntimeError):
@@ -37,6 +39,60 @@ class Prediction:
     is_outlier: np.ndarray
     threshold: float
     feature_score: np.ndarray | None = None
+    p_value: np.ndarray | None = None  # split-conformal p-values (``predict(x, return_p_value=True)``)
+
+
+def conformal_p_values(reference_scores: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Split-conformal p-values: for each score s, (1 + #{reference scores >= s}) / (n + 1).
+
+    With reference scores of held-out normal data, a new normal sample's p-value is uniform (up to
+    ties), so flagging p <= alpha flags at most a share alpha of normal data, whatever the detector.
+
+    Parameters
+    ----------
+    reference_scores : array of shape (n,)
+        Scores of normal data the detector was not trained on (the calibration set).
+    scores : array of shape (m,)
+        Scores to turn into p-values.
+
+    Returns
+    -------
+    ndarray of shape (m,)
+        p-values in (0, 1]; small means more anomalous than the reference data.
+    """
+    ref = np.sort(np.asarray(reference_scores, dtype=np.float64))
+    at_least = len(ref) - np.searchsorted(ref, np.asarray(scores, dtype=np.float64), side="left")
+    return (1.0 + at_least) / (len(ref) + 1.0)
+
+
+def is_stream(x) -> bool:
+    """True for a ``tf.data.Dataset`` or any other iterable of batches that is not itself an array
+    (NumPy arrays, lists and tuples are arrays here)."""
+    if isinstance(x, (np.ndarray, list, tuple, str, bytes)) or hasattr(x, "__array__"):
+        return False
+    return hasattr(x, "as_numpy_iterator") or hasattr(x, "__iter__")
+
+
+def stream_batches(x):
+    """The batches of a dataset or iterable as NumPy arrays; ``(x, y)`` elements give their ``x``."""
+    for batch in (x.as_numpy_iterator() if hasattr(x, "as_numpy_iterator") else x):
+        if isinstance(batch, (tuple, list)):
+            batch = batch[0]
+        yield np.asarray(batch)
+
+
+def _resolve_percentile(percentile: float | None, fpr: float | None) -> float:
+    """The percentile that a threshold stated as ``percentile`` or as a false-positive rate ``fpr`` means."""
+    if fpr is not None:
+        if percentile is not None:
+            raise ValueError("give percentile or fpr, not both (fpr=0.05 is percentile=95)")
+        if not 0 < fpr < 1:
+            raise ValueError(f"fpr is a false-positive rate in (0, 1); got {fpr}")
+        return 100.0 * (1.0 - fpr)
+    percentile = 95.0 if percentile is None else percentile
+    if not 0 <= percentile <= 100:
+        raise ValueError(f"percentile must be in [0, 100]; got {percentile}")
+    return float(percentile)
 
 
 def _intensities(raw, arr: np.ndarray) -> np.ndarray:
@@ -66,12 +122,32 @@ class Detector:
 
     def __init__(self) -> None:
         self.threshold_: float | None = None
+        self.reference_scores_: np.ndarray | None = None
         self.input_shape_: tuple[int, ...] | None = None
         self.history_: dict[str, list[float]] = {}
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         _REGISTRY[cls.__name__] = cls
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _recording_init(cls, cls.__dict__["__init__"])
+
+    # ---------------------------------------------------------------- scikit-learn conventions
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor arguments this detector was built with (scikit-learn's convention, so that
+        ``sklearn.base.clone`` and grid searches work). ``deep`` is accepted for compatibility."""
+        return dict(getattr(self, "_init_params", {}))
+
+    def set_params(self, **params) -> Detector:
+        """Rebuild with some constructor arguments changed (validated as in the constructor).
+
+        What the detector learned is discarded: call ``fit`` again afterwards."""
+        current = self.get_params()
+        unknown = sorted(set(params) - set(current))
+        if unknown:
+            raise ValueError(f"{type(self).__name__} has no parameter(s) {unknown}; its parameters: {sorted(current)}")
+        self.__init__(**{**current, **params})
+        return self
 
     # ---------------------------------------------------------------- to implement
     def get_config(self) -> dict[str, Any]:
@@ -108,10 +184,24 @@ class Detector:
     def is_fitted(self) -> bool:
         return self.input_shape_ is not None
 
-    def fit(self, x, **kwargs) -> "Detector":
+    def fit(self, x, **kwargs) -> Detector:
         """Learn what normal data looks like from ``x`` (samples first). Returns ``self``.
 
         ``uint8`` arrays are read as 8-bit intensities and divided by 255 (here and when scoring).
+
+        Parameters
+        ----------
+        x : array-like of shape (n, d) or (n, h, w[, c])
+            Normal training samples: rows of a table or images.
+        **kwargs
+            Training settings of the method: for the Keras detectors ``steps`` or ``epochs``,
+            ``batch_size``, ``validation_data``, ``callbacks``, ``verbose`` and ``steps_per_execution``
+            (see the API guide); the classical detectors take none.
+
+        Returns
+        -------
+        Detector
+            ``self``, fitted; any earlier threshold is cleared.
         """
         arr = as_float_array(x, name="x")
         if self.is_fitted and tuple(arr.shape[1:]) != self.input_shape_:
@@ -146,7 +236,26 @@ class Detector:
         return values.reshape(len(values), *self.input_shape_)
 
     def score(self, x, batch_size: int = 256) -> np.ndarray:
-        """Instance-level anomaly scores, shape ``(n,)``: higher means more anomalous."""
+        """Instance-level anomaly scores, shape ``(n,)``: higher means more anomalous.
+
+        Parameters
+        ----------
+        x : array-like, ``tf.data.Dataset`` or iterable of batches
+            Samples shaped like the training data. A dataset or an iterable (a generator, say) is
+            scored batch by batch as it arrives, so data larger than memory can be scored; elements
+            that are ``(x, y)`` pairs contribute their ``x``.
+        batch_size : int, default 256
+            Samples per forward pass for array input.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+        """
+        if is_stream(x):
+            parts = [self.score(batch, batch_size) for batch in stream_batches(x)]
+            if not parts:
+                raise ValueError("x is an empty dataset or iterable: there is nothing to score")
+            return np.concatenate(parts)
         return _checked_scores(self._score(self._checked(x), batch_size), type(self).__name__)
 
     def decision_function(self, x) -> np.ndarray:
@@ -157,36 +266,84 @@ class Detector:
         """Per-feature (per pixel and channel, or per column) scores, same shape as ``x``."""
         return self._as_input_shape(np.asarray(self._feature_score(self._checked(x), batch_size), dtype=np.float64))
 
-    def infer_threshold(self, x, percentile: float = 95.0) -> float:
-        """Set ``threshold_`` to the ``percentile``-th percentile of the scores of reference data ``x``.
+    def infer_threshold(self, x, percentile: float | None = None, *, fpr: float | None = None) -> float:
+        """Set ``threshold_`` from the scores of reference data ``x``, and keep those scores as the
+        calibration set of :meth:`predict`'s p-values.
 
         Use normal (or mostly normal) reference data that the detector was not trained on;
         never test data whose labels you will report.
+
+        Parameters
+        ----------
+        x : array-like
+            Held-out normal reference samples, shaped like the training data.
+        percentile : float, default 95
+            The threshold is this percentile of the reference scores (tie-aware, see
+            :func:`adlib.metrics.percentile_threshold`).
+        fpr : float, optional
+            The same, stated as the false-positive rate to aim for: ``fpr=0.05`` is ``percentile=95``.
+            Give one of ``percentile`` and ``fpr``.
+
+        Returns
+        -------
+        float
+            The threshold, also stored as ``threshold_``.
         """
-        if not 0 <= percentile <= 100:
-            raise ValueError(f"percentile must be in [0, 100]; got {percentile}")
+        percentile = _resolve_percentile(percentile, fpr)
         scores = self.score(x)
         if not np.all(np.isfinite(scores)):
             raise NumericalError(f"{np.count_nonzero(~np.isfinite(scores))} reference scores are infinite: the "
                                  "reference data holds values far outside the training data's range; a threshold "
                                  "needs normal reference data like the training data.")
         self.threshold_ = percentile_threshold(scores, percentile)
+        self.reference_scores_ = np.sort(scores)
         return self.threshold_
 
-    def predict(self, x, return_feature_score: bool = False, batch_size: int = 256) -> Prediction:
-        """Scores and outlier flags (``score > threshold_``) for ``x``."""
-        x = self._checked(x)
+    def predict(self, x, return_feature_score: bool = False, batch_size: int = 256, *,
+                return_p_value: bool = False) -> Prediction:
+        """Scores and outlier flags (``score > threshold_``) for ``x``.
+
+        Parameters
+        ----------
+        x : array-like
+            Samples shaped like the training data.
+        return_feature_score : bool, default False
+            Also return per-feature scores (one pass computes both).
+        batch_size : int, default 256
+            Samples scored per batch.
+        return_p_value : bool, default False
+            Also return split-conformal p-values against the reference scores that
+            :meth:`infer_threshold` kept: on normal data they are uniform, so flagging
+            ``p_value <= alpha`` flags at most a share ``alpha`` of normal samples.
+
+        Returns
+        -------
+        Prediction
+            ``instance_score``, ``is_outlier``, ``threshold``, and ``feature_score`` / ``p_value`` when asked.
+        """
+        streamed = is_stream(x)
+        if not streamed:
+            x = self._checked(x)
         if self.threshold_ is None:
             raise ThresholdNotSetError(
                 f"{type(self).__name__} has no threshold: call infer_threshold(x_ref, percentile=95) "
                 "on normal reference data, or set threshold_ yourself, before predict.")
-        if return_feature_score:  # one pass gives both the instance and the feature scores
+        if return_p_value and self.reference_scores_ is None:
+            raise ThresholdNotSetError(
+                f"{type(self).__name__} has no reference scores for p-values: call infer_threshold(x_ref) on "
+                "held-out normal data first (a threshold set by hand carries none).")
+        if streamed:
+            if return_feature_score:
+                raise ValueError("feature scores are returned for arrays only: predict each batch of the stream")
+            scores, feature = self.score(x, batch_size), None
+        elif return_feature_score:  # one pass gives both the instance and the feature scores
             scores, raw = self._score_with_features(x, batch_size)
             feature = self._as_input_shape(np.asarray(raw, dtype=np.float64))
         else:
             scores, feature = self._score(x, batch_size), None
         scores = _checked_scores(scores, type(self).__name__)
-        return Prediction(scores, (scores > self.threshold_).astype(int), self.threshold_, feature)
+        p_value = conformal_p_values(self.reference_scores_, scores) if return_p_value else None
+        return Prediction(scores, (scores > self.threshold_).astype(int), self.threshold_, feature, p_value)
 
     # ---------------------------------------------------------------- persistence
     def save(self, path: str | os.PathLike) -> Path:
@@ -205,6 +362,7 @@ class Detector:
             return {"format_version": FORMAT_VERSION, "class": type(self).__name__,
                     "config": self.get_config(), "input_shape": list(self.input_shape_),
                     "threshold": self.threshold_, "history": self.history_,
+                    "reference_scores": None if self.reference_scores_ is None else self.reference_scores_.tolist(),
                     "feature_threshold": getattr(self, "feature_threshold_", None)}
 
         return persistence.atomic_write_folder(Path(path), write)
@@ -212,6 +370,27 @@ class Detector:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
+
+
+def _recording_init(cls: type, init):
+    """Wrap ``cls.__init__`` so that the arguments of the outermost constructor call are kept, as the
+    very objects passed (``sklearn.base.clone`` checks identity), for :meth:`Detector.get_params`."""
+    signature = inspect.signature(init)
+
+    passes_on = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values())
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        init(self, *args, **kwargs)  # a parent's constructor, called inside, has recorded its arguments
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        own = {name: value for name, value in list(bound.arguments.items())[1:]
+               if signature.parameters[name].kind not in (inspect.Parameter.VAR_POSITIONAL,
+                                                          inspect.Parameter.VAR_KEYWORD)}
+        # a constructor with **kwargs hands them to its parent: the parent's arguments are its arguments too
+        self._init_params = {**getattr(self, "_init_params", {}), **own} if passes_on else own
+
+    return __init__
 
 
 def load_detector(path: str | os.PathLike) -> Detector:
@@ -253,6 +432,8 @@ def load_detector(path: str | os.PathLike) -> Detector:
         raise ValueError(f"could not load the learned state of {cls_name} from {path}: "
                          f"{type(exc).__name__}: {exc}. The files are corrupt or do not match detector.json.") from exc
     detector.threshold_ = None if threshold is None else float(threshold)
+    if meta.get("reference_scores") is not None:
+        detector.reference_scores_ = np.asarray(meta["reference_scores"], dtype=np.float64)
     detector.history_ = meta.get("history", {})
     if meta.get("feature_threshold") is not None:
         detector.feature_threshold_ = float(meta["feature_threshold"])

@@ -12,10 +12,10 @@ import hashlib
 import os
 import pickle
 import tarfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -24,16 +24,42 @@ from ._checks import as_float_array
 
 
 class DatasetNotFoundError(FileNotFoundError):
-    """No local copy of a dataset file was found and it could not be downloaded."""
+    """No local copy of a dataset file was found and it could not be downloaded.
+
+    Parameters
+    ----------
+    *args : object
+        The message, as for any ``FileNotFoundError``; :func:`fetch` gives one that names the file, the
+        folders searched, its URL, size and checksum, and the cause.
+    """
 
 
 class ChecksumError(ValueError):
-    """A dataset file exists but its bytes are not the canonical ones."""
+    """A dataset file exists but its bytes are not the canonical ones.
+
+    Parameters
+    ----------
+    *args : object
+        The message, as for any ``ValueError``; :func:`verify_file` gives one with the expected and actual
+        digests.
+    """
 
 
 @dataclass(frozen=True)
 class RemoteFile:
-    """A canonical dataset file: its name, where it comes from, and how to recognise it."""
+    """A canonical dataset file: its name, where it comes from, and how to recognise it.
+
+    Parameters
+    ----------
+    name : str
+        File name, both in the folders searched and in the cache.
+    origin : str
+        URL it is downloaded from when no local copy exists.
+    sha256 : str
+        Hex sha256 digest of the canonical file; every copy is checked against it before use.
+    size : int
+        Size in bytes, quoted in the error when the file cannot be found or downloaded.
+    """
 
     name: str
     origin: str
@@ -78,7 +104,13 @@ CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
 # --------------------------------------------------------------------------- file lookup
 
 def cache_dir() -> Path:
-    """The writable download cache: ``$ADLIB_CACHE`` or ``~/.cache/adlib``."""
+    """The writable download cache: ``$ADLIB_CACHE`` or ``~/.cache/adlib``.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder (not created here), with ``~`` expanded.
+    """
     return Path(os.environ.get("ADLIB_CACHE", Path.home() / ".cache" / "adlib")).expanduser()
 
 
@@ -101,13 +133,42 @@ def _digest(path: str, algorithm: str, size: int, mtime_ns: int) -> str:
 
 
 def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
-    """Hex digest of a file (sha256 or md5)."""
+    """Hex digest of a file (sha256 or md5).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+    algorithm : str, default "sha256"
+        A ``hashlib`` algorithm name (``"sha256"`` or ``"md5"`` here).
+
+    Returns
+    -------
+    str
+        The hex digest. It is cached per path, size and modification time, so a second call on an unchanged
+        file does not read it again.
+    """
     st = os.stat(path)
     return _digest(str(Path(path).resolve()), algorithm, st.st_size, st.st_mtime_ns)
 
 
 def verify_file(path: str | os.PathLike, expected: str, algorithm: str = "sha256") -> Path:
-    """Raise :class:`ChecksumError` unless ``path`` has the expected digest."""
+    """Raise :class:`ChecksumError` unless ``path`` has the expected digest.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to check.
+    expected : str
+        Its published hex digest.
+    algorithm : str, default "sha256"
+        The algorithm of ``expected`` (``"sha256"`` or ``"md5"``).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``, when it matches.
+    """
     actual = file_digest(path, algorithm)
     if actual != expected:
         raise ChecksumError(
@@ -130,7 +191,22 @@ def _offline_error(remote: RemoteFile, searched: list[Path], cause: BaseExceptio
 
 
 def fetch(remote: RemoteFile, data_dir: str | os.PathLike | None = None) -> Path:
-    """Return a verified local path of ``remote``, downloading it into the cache if needed."""
+    """Return a verified local path of ``remote``, downloading it into the cache if needed.
+
+    Parameters
+    ----------
+    remote : RemoteFile
+        The file to find.
+    data_dir : str, os.PathLike or None, default None
+        A folder searched first, before ``$ADLIB_DATA`` and the cache.
+
+    Returns
+    -------
+    pathlib.Path
+        The first copy found in the search order (see the module docstring), or the downloaded one, after its
+        checksum was verified. Raises :class:`DatasetNotFoundError` when there is none and the download fails,
+        :class:`ChecksumError` when the copy found is not the canonical file.
+    """
     searched = _search_dirs(data_dir)
     for folder in searched:
         candidate = folder / remote.name
@@ -151,7 +227,18 @@ def fetch(remote: RemoteFile, data_dir: str | os.PathLike | None = None) -> Path
 # --------------------------------------------------------------------------- MNIST, CIFAR-10
 
 def load_mnist(data_dir: str | os.PathLike | None = None):
-    """MNIST as Keras ships it: ``(x_train, y_train), (x_test, y_test)``, uint8 images (n, 28, 28)."""
+    """MNIST as Keras ships it: ``(x_train, y_train), (x_test, y_test)``, uint8 images (n, 28, 28).
+
+    Parameters
+    ----------
+    data_dir : str, os.PathLike or None, default None
+        A folder searched first for ``mnist.npz`` (see :func:`fetch`).
+
+    Returns
+    -------
+    tuple
+        ``(x_train, y_train), (x_test, y_test)``: 60,000 and 10,000 images, labels 0-9.
+    """
     with np.load(fetch(MNIST, data_dir)) as f:
         return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
 
@@ -187,7 +274,19 @@ def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def load_cifar10(data_dir: str | os.PathLike | None = None):
-    """CIFAR-10: ``(x_train, y_train), (x_test, y_test)``, uint8 NHWC images (n, 32, 32, 3), labels (n,)."""
+    """CIFAR-10: ``(x_train, y_train), (x_test, y_test)``, uint8 NHWC images (n, 32, 32, 3), labels (n,).
+
+    Parameters
+    ----------
+    data_dir : str, os.PathLike or None, default None
+        A folder searched first for an extracted ``cifar-10-batches-py`` folder, then for the archive (see
+        :func:`fetch`); an archive is extracted into the cache. Every extracted file is checked by md5.
+
+    Returns
+    -------
+    tuple
+        ``(x_train, y_train), (x_test, y_test)``: 50,000 and 10,000 images, labels 0-9 (``CIFAR10_CLASSES``).
+    """
     folder = _cifar_folder(data_dir)
     parts = [_cifar_batch(folder / f"data_batch_{i}") for i in range(1, 6)]
     x_test, y_test = _cifar_batch(folder / "test_batch")
@@ -245,13 +344,43 @@ def load_kddcup99(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
 
     ``label`` is the connection type without the trailing dot (``normal``, ``smurf``, ...);
     ``attack_category`` is one of ``normal``, ``dos``, ``probe``, ``r2l``, ``u2r``.
+
+    Parameters
+    ----------
+    data_dir : str, os.PathLike or None, default None
+        A folder searched first for ``kddcup.data_10_percent.gz`` (see :func:`fetch`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A fresh copy of the parsed table (the parse is cached), so it may be changed freely.
     """
     return _parse_kdd(str(fetch(KDDCUP99, data_dir))).copy()
 
 
 @dataclass
 class Split:
-    """Train and test arrays of one named protocol; ``y_test`` is 1 for outliers, 0 for normal."""
+    """Train and test arrays of one named protocol; ``y_test`` is 1 for outliers, 0 for normal.
+
+    Parameters
+    ----------
+    x_train : numpy.ndarray
+        Training samples: only the protocol's normal data, under every protocol here.
+    x_test : numpy.ndarray
+        Test samples.
+    y_test : numpy.ndarray
+        Label of each test sample: 1 outlier, 0 normal.
+    protocol : str
+        Description of the protocol, shown by ``repr`` and worth reporting with every result.
+    feature_names : list of str, default []
+        Column names for tables (empty for images).
+    y_train : numpy.ndarray or None, default None
+        Class of each training sample, where the protocol has classes (images).
+    test_groups : numpy.ndarray or None, default None
+        Finer label of each test sample: its class (images) or attack category (KDD).
+    test_index : numpy.ndarray or None, default None
+        Row of each test sample in the source table (KDD).
+    """
 
     x_train: np.ndarray
     x_test: np.ndarray
@@ -275,6 +404,22 @@ def kdd_alibi(frame: pd.DataFrame, *, n_train: int | None = None, seed: int = 0,
     every attack. Standardisation statistics come from the normal training rows only (see
     :func:`standardize`). Use :func:`outlier_batch` on ``x_test``/``y_test`` to draw the 1,000-row
     batches with a chosen outlier percentage that Alibi Detect's examples use.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table from :func:`load_kddcup99`.
+    n_train : int or None, default None
+        Keep only the first ``n_train`` (shuffled) normal training rows; None keeps them all.
+    seed : int, default 0
+        Seed of the shuffle that splits the normal rows.
+    test_fraction : float, default 0.2
+        Share of the normal rows held out for the test set.
+
+    Returns
+    -------
+    Split
+        Unstandardised features, with ``test_groups`` (attack category) and ``test_index``.
     """
     rng = np.random.default_rng(seed)
     x = frame.loc[:, KDD_ALIBI_FEATURES].to_numpy(np.float32)
@@ -300,6 +445,20 @@ def kdd_dagmm(frame: pd.DataFrame, *, seed: int = 0, scale: bool = True) -> Spli
     flags the 20% of samples with the highest energy. ``scale=False`` keeps the raw values (byte
     counts up to about 7e8): what the Efficient GAN authors' code feeds its networks, because it
     computes the min-max scaling and discards the result.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table from :func:`load_kddcup99`.
+    seed : int, default 0
+        Seed of the random 50/50 split.
+    scale : bool, default True
+        Min-max scale the columns with the training rows' statistics; False keeps the raw values.
+
+    Returns
+    -------
+    Split
+        With ``feature_names`` (the one-hot columns), ``test_groups`` (attack category) and ``test_index``.
     """
     rng = np.random.default_rng(seed)
     encoded = pd.get_dummies(frame.loc[:, KDD_COLUMNS], columns=list(KDD_CATEGORICAL), dtype=np.float32)
@@ -320,7 +479,18 @@ def kdd_dagmm(frame: pd.DataFrame, *, seed: int = 0, scale: bool = True) -> Spli
 
 
 def standardize(split: Split) -> Split:
-    """Standardise train and test with the mean and std of the training data only (no test leakage)."""
+    """Standardise train and test with the mean and std of the training data only (no test leakage).
+
+    Parameters
+    ----------
+    split : Split
+        The split to standardise; it is not changed. Columns that are constant in training are divided by 1.
+
+    Returns
+    -------
+    Split
+        A new split with float32 features and ``", standardised on training data"`` added to its protocol.
+    """
     mean = split.x_train.mean(axis=0)
     std = split.x_train.std(axis=0)
     std = np.where(std > 0, std, 1.0)
@@ -333,7 +503,21 @@ def standardize(split: Split) -> Split:
 # --------------------------------------------------------------------------- image protocols
 
 def prepare_images(x: np.ndarray, size: int | None = None) -> np.ndarray:
-    """uint8 images to float32 in [0, 1] with a channel axis; ``size`` zero-pads 28x28 to e.g. 32x32."""
+    """uint8 images to float32 in [0, 1] with a channel axis; ``size`` zero-pads 28x28 to e.g. 32x32.
+
+    Parameters
+    ----------
+    x : array-like
+        Images (n, h, w) or (n, h, w, c); uint8 is divided by 255, other types are only cast to float32.
+    size : int or None, default None
+        Zero-pad every image, centred, to ``size`` x ``size``; it may not be smaller than the images. None
+        keeps the size.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float32 images (n, h, w, c).
+    """
     x = np.asarray(x)
     if x.ndim == 3:
         x = x[..., None]
@@ -353,7 +537,20 @@ def contrast_normalize(x_train: np.ndarray, *others: np.ndarray) -> tuple[np.nda
     """Deep SVDD's image preprocessing (Ruff et al. 2018): global contrast normalisation of every
     image with the L1 norm (subtract its mean, divide by its mean absolute deviation), then one
     min-max scaling to [0, 1] whose two constants come from ``x_train`` alone. Returns the
-    training images and each of ``others`` (e.g. the test images) transformed the same way."""
+    training images and each of ``others`` (e.g. the test images) transformed the same way.
+
+    Parameters
+    ----------
+    x_train : numpy.ndarray
+        Training images, any form :func:`prepare_images` accepts; they alone set the min-max constants.
+    *others : numpy.ndarray
+        Further image sets, transformed with the same constants (so their values may fall outside [0, 1]).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Float32 images (n, h, w, c), ``x_train`` first.
+    """
     def gcn(x):
         x = prepare_images(x).astype(np.float64)
         x = x - x.mean(axis=(1, 2, 3), keepdims=True)
@@ -377,6 +574,24 @@ def one_class_split(train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray
     ``anomalous=[d]`` (GANomaly, EGBAD): pool train and test images of the other classes,
     shuffle and split them ``1 - test_fraction`` / ``test_fraction``; train on the first part;
     test on the held-out normals plus every image (train and test) of class ``d``.
+
+    Parameters
+    ----------
+    train, test : tuple of numpy.ndarray
+        ``(x, y)`` of the training and test sets, as the loaders return them.
+    normal : sequence of int or None, default None
+        The normal classes, for the ``normal=`` protocol.
+    anomalous : sequence of int or None, default None
+        The anomalous classes, for the ``anomalous=`` protocol.
+    seed : int, default 0
+        Seed of the shuffle of the pooled normal images (``anomalous=`` only).
+    test_fraction : float, default 0.2
+        Share of the pooled normal images held out for testing (``anomalous=`` only).
+
+    Returns
+    -------
+    Split
+        With ``y_train`` (the training classes) and ``test_groups`` (the class of each test image).
     """
     if (normal is None) == (anomalous is None):
         raise ValueError("give exactly one of normal=[...] (train on those classes) "
@@ -403,7 +618,27 @@ def one_class_split(train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray
 
 def outlier_batch(x: np.ndarray, is_outlier: np.ndarray, n_samples: int, perc_outlier: float,
                   seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Draw ``n_samples`` rows without replacement, ``perc_outlier`` percent of them outliers."""
+    """Draw ``n_samples`` rows without replacement, ``perc_outlier`` percent of them outliers.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        The rows to draw from.
+    is_outlier : array-like
+        1 (or True) for every outlier row of ``x``.
+    n_samples : int
+        Rows in the batch.
+    perc_outlier : float
+        Percentage in [0, 100] of outliers in the batch (rounded to whole rows).
+    seed : int, default 0
+        Seed of the draw and of the shuffle that mixes normal and outlier rows.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(x_batch, y_batch)``, with ``y_batch`` 1 for outliers. Raises ``ValueError`` when either pool has too
+        few rows.
+    """
     is_outlier = np.asarray(is_outlier).astype(bool)
     if not 0 <= perc_outlier <= 100:
         raise ValueError(f"perc_outlier is a percentage in [0, 100]; got {perc_outlier}")
@@ -426,6 +661,26 @@ def apply_mask(x: np.ndarray, mask_size: tuple[int, int], n_masks: int = 1, *,
 
     Returns ``(masked, masks)`` of shape ``(n_images * n_masks, h, w, c)``: ``n_masks`` masked copies
     of each image in turn, and the additive noise each copy received (zero outside its patch).
+
+    Parameters
+    ----------
+    x : array-like
+        Images (n, h, w, c).
+    mask_size : tuple of int
+        Height and width of each patch; it must fit inside the images.
+    n_masks : int, default 1
+        Masked copies of every image, each with its own patch.
+    noise_range : tuple of float, default (0.0, 1.0)
+        Low and high of the uniform noise added inside a patch.
+    clip_range : tuple of float, default (0.0, 1.0)
+        Range the masked images are clipped to (the masks themselves are not clipped).
+    seed : int, default 0
+        Seed of the patch positions and the noise.
+
+    Returns
+    -------
+    masked, masks : numpy.ndarray
+        Float32 arrays of shape ``(n * n_masks, h, w, c)``, as above.
     """
     x = as_float_array(x, name="x", min_rank=4)
     n, h, w, c = x.shape

@@ -12,6 +12,22 @@ def evaluate(y_true, scores, threshold: float | None = None) -> dict[str, float]
 
     ``y_true`` is 1 for outliers. Samples with ``score > threshold`` are flagged, matching
     :meth:`adlib.base.Detector.predict`. Without a threshold only the ranking metrics are returned.
+
+    Parameters
+    ----------
+    y_true : array-like
+        0/1 labels, 1 for outliers; both classes must occur.
+    scores : array-like
+        One finite score per label, higher = more anomalous.
+    threshold : float or None, default None
+        Flag ``score > threshold`` and add precision, recall, F1 and accuracy of those flags; None gives the
+        ranking metrics only.
+
+    Returns
+    -------
+    dict of str to float
+        ``auroc`` and ``auprc`` (average precision), and with a threshold ``precision``, ``recall``, ``f1``
+        and ``accuracy`` (0 where undefined, e.g. precision with nothing flagged).
     """
     y = as_binary_labels(y_true, name="y_true")
     s = np.asarray(scores, dtype=np.float64).ravel()
@@ -37,6 +53,18 @@ def percentile_threshold(scores: np.ndarray, percentile: float) -> float:
     When the percentile falls on a block of identical scores (duplicated rows, as in KDD Cup 99),
     ``>`` would leave the whole block unflagged; the threshold is then moved just below the block
     if that brings the share flagged on ``scores`` closer to ``1 - percentile / 100``.
+
+    Parameters
+    ----------
+    scores : numpy.ndarray
+        Scores of reference data, normally held-out normal samples.
+    percentile : float
+        Percentile in [0, 100]; 95 flags about 5% of data like the reference.
+
+    Returns
+    -------
+    float
+        The threshold.
     """
     scores = np.asarray(scores, dtype=np.float64)
     threshold = float(np.percentile(scores, percentile))
@@ -54,6 +82,18 @@ def top_fraction_threshold(scores, fraction: float) -> float:
     is flagged when that brings the share flagged closer to ``fraction``.
 
     The rule assumes the anomaly rate is known; say so wherever it is used.
+
+    Parameters
+    ----------
+    scores : array-like
+        Scores of the samples to be flagged (e.g. the whole test set, under DAGMM's protocol).
+    fraction : float
+        Share in (0, 1) of samples to flag, e.g. 0.2.
+
+    Returns
+    -------
+    float
+        The threshold, for ``score > threshold``.
     """
     if not 0 < fraction < 1:
         raise ValueError(f"fraction must be in (0, 1); got {fraction}")

@@ -8,7 +8,20 @@ import numpy as np
 
 def glue(name: str, value: Any) -> Any:
     """Store ``value`` under ``name`` for the chapter's prose (myst-nb ``{glue:text}`name```), without
-    displaying it. Where myst-nb is not installed (e.g. on Colab) nothing is stored; the value is returned."""
+    displaying it. Where myst-nb is not installed (e.g. on Colab) nothing is stored; the value is returned.
+
+    Parameters
+    ----------
+    name : str
+        The key the prose refers to.
+    value : Any
+        The value to store; NumPy scalars are stored as plain Python numbers.
+
+    Returns
+    -------
+    Any
+        ``value`` itself, unchanged, so that the call can wrap an expression.
+    """
     try:
         from myst_nb import glue as myst_glue
     except ImportError:

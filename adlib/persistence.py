@@ -14,8 +14,8 @@ import os
 import secrets
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 CONFIG_FILE = "detector.json"
 _TMP_TAG, _OLD_TAG = ".adlib-tmp-", ".adlib-old-"

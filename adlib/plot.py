@@ -1,8 +1,9 @@
 """The figures the chapters show: scores against a threshold, ROC/PR curves, confusion matrices,
-reconstructions and training curves. Every function draws on (and returns) a Matplotlib Axes."""
+reconstructions and training curves. Every function draws on (and returns) a Matplotlib Axes, except
+:func:`reconstructions`, which returns a new Figure."""
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -16,7 +17,28 @@ def _axes(ax):
 
 def instance_scores(scores, y_true=None, threshold: float | None = None, *, ax=None,
                     log: bool = False, labels: Sequence[str] = ("normal", "outlier")):
-    """Each sample's score (x: sample index), coloured by its true label, with the threshold line."""
+    """Each sample's score (x: sample index), coloured by its true label, with the threshold line.
+
+    Parameters
+    ----------
+    scores : array-like
+        One score per sample.
+    y_true : array-like or None, default None
+        0/1 labels (1 = outlier) that colour the points; None draws them all in one colour.
+    threshold : float or None, default None
+        Draw a dashed horizontal line at the threshold.
+    ax : matplotlib.axes.Axes or None, default None
+        Axes to draw on; None draws on a new 6 x 4 inch figure.
+    log : bool, default False
+        Log scale on the score axis, for scores that span orders of magnitude.
+    labels : sequence of str, default ("normal", "outlier")
+        Legend names of label 0 and label 1.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     ax = _axes(ax)
     scores = np.asarray(scores)
     idx = np.arange(len(scores))
@@ -38,7 +60,30 @@ def instance_scores(scores, y_true=None, threshold: float | None = None, *, ax=N
 
 def score_histogram(scores, y_true, threshold: float | None = None, *, ax=None, bins: int = 50,
                     log: bool = False, labels: Sequence[str] = ("normal", "outlier")):
-    """Score distributions of normal and outlier samples, with the threshold."""
+    """Score distributions of normal and outlier samples, with the threshold.
+
+    Parameters
+    ----------
+    scores : array-like
+        One score per sample.
+    y_true : array-like
+        0/1 labels, 1 = outlier; each class gets its own histogram, normalised to a density.
+    threshold : float or None, default None
+        Draw a dashed vertical line at the threshold.
+    ax : matplotlib.axes.Axes or None, default None
+        Axes to draw on; None draws on a new 6 x 4 inch figure.
+    bins : int, default 50
+        Number of bins, shared by both classes.
+    log : bool, default False
+        Histogram of log10 of the scores (floored at 1e-12) instead of the scores.
+    labels : sequence of str, default ("normal", "outlier")
+        Legend names of label 0 and label 1.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     ax = _axes(ax)
     scores, y_true = np.asarray(scores), np.asarray(y_true)
     values = np.log10(np.maximum(scores, 1e-12)) if log else scores
@@ -53,7 +98,22 @@ def score_histogram(scores, y_true, threshold: float | None = None, *, ax=None, 
 
 
 def roc_curves(y_true, scores: Mapping[str, np.ndarray], *, ax=None):
-    """ROC curves of several detectors on the same labels, AUROC in the legend."""
+    """ROC curves of several detectors on the same labels, AUROC in the legend.
+
+    Parameters
+    ----------
+    y_true : array-like
+        0/1 labels, 1 = outlier.
+    scores : mapping of str to array-like
+        One score array per detector, by name.
+    ax : matplotlib.axes.Axes or None, default None
+        Axes to draw on; None draws on a new 6 x 4 inch figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     ax = _axes(ax)
     for name, s in scores.items():
         fpr, tpr, _ = skm.roc_curve(y_true, s)
@@ -65,7 +125,22 @@ def roc_curves(y_true, scores: Mapping[str, np.ndarray], *, ax=None):
 
 
 def pr_curves(y_true, scores: Mapping[str, np.ndarray], *, ax=None):
-    """Precision-recall curves of several detectors, average precision in the legend."""
+    """Precision-recall curves of several detectors, average precision in the legend.
+
+    Parameters
+    ----------
+    y_true : array-like
+        0/1 labels, 1 = outlier; their mean is the "chance" line.
+    scores : mapping of str to array-like
+        One score array per detector, by name.
+    ax : matplotlib.axes.Axes or None, default None
+        Axes to draw on; None draws on a new 6 x 4 inch figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     ax = _axes(ax)
     for name, s in scores.items():
         precision, recall, _ = skm.precision_recall_curve(y_true, s)
@@ -77,7 +152,24 @@ def pr_curves(y_true, scores: Mapping[str, np.ndarray], *, ax=None):
 
 
 def confusion_matrix(y_true, y_pred, *, ax=None, labels: Sequence[str] = ("normal", "outlier")):
-    """Confusion matrix heatmap (counts), true labels on rows."""
+    """Confusion matrix heatmap (counts), true labels on rows.
+
+    Parameters
+    ----------
+    y_true : array-like
+        True 0/1 labels, 1 = outlier.
+    y_pred : array-like
+        Predicted 0/1 labels, e.g. ``Prediction.is_outlier``.
+    ax : matplotlib.axes.Axes or None, default None
+        Axes to draw on; None draws on a new 6 x 4 inch figure.
+    labels : sequence of str, default ("normal", "outlier")
+        Tick names of label 0 and label 1.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     ax = _axes(ax)
     cm = skm.confusion_matrix(y_true, y_pred, labels=[0, 1])
     sns.heatmap(cm, annot=True, fmt="d", cmap="Blues", cbar=False, ax=ax,
@@ -88,7 +180,29 @@ def confusion_matrix(y_true, y_pred, *, ax=None, labels: Sequence[str] = ("norma
 
 def reconstructions(originals, reconstructed, *, n: int = 8, titles: Sequence[str] = ("input", "reconstruction"),
                     extra: Mapping[str, np.ndarray] | None = None, cmap: str = "gray"):
-    """Grid of images: one row of originals, one of reconstructions, and optional further rows."""
+    """Grid of images: one row of originals, one of reconstructions, and optional further rows.
+
+    Parameters
+    ----------
+    originals : array-like
+        Images (n, h, w) or (n, h, w, c); single-channel images are shown in ``cmap``, colour images clipped to
+        [0, 1].
+    reconstructed : array-like
+        Their reconstructions, in the same order.
+    n : int, default 8
+        Columns: the first ``n`` images (at most as many as there are originals).
+    titles : sequence of str, default ("input", "reconstruction")
+        Row names of the originals and the reconstructions.
+    extra : mapping of str to array-like or None, default None
+        Further rows, by row name (e.g. the difference images).
+    cmap : str, default "gray"
+        Colour map of single-channel images.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        A new figure (not an Axes, unlike the other functions here).
+    """
     rows = {titles[0]: originals, titles[1]: reconstructed, **(extra or {})}
     n = min(n, len(originals))
     fig, axes = plt.subplots(len(rows), n, figsize=(1.4 * n, 1.5 * len(rows)), squeeze=False)
@@ -109,7 +223,22 @@ def training_curves(history: Mapping[str, Sequence[float]], *, ax=None, log: boo
     """Every loss and metric recorded by ``fit`` (``detector.history_``) against the epoch.
 
     ``log=True`` uses a log axis, or a symmetric log axis (linear near zero) when a curve reaches
-    zero or below, e.g. an energy term that turns negative, so that no curve drops off the plot."""
+    zero or below, e.g. an energy term that turns negative, so that no curve drops off the plot.
+
+    Parameters
+    ----------
+    history : mapping of str to sequence of float
+        Values per epoch by name, e.g. ``detector.history_``; names starting ``val_`` are drawn dashed.
+    ax : matplotlib.axes.Axes or None, default None
+        Axes to draw on; None draws on a new 6 x 4 inch figure.
+    log : bool, default False
+        Log (or symmetric log) scale on the value axis, as above.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     ax = _axes(ax)
     values_seen = []
     for name, values in history.items():
@@ -128,7 +257,24 @@ def training_curves(history: Mapping[str, Sequence[float]], *, ax=None, log: boo
 
 
 def tabular_feature_scores(feature_scores, feature_names: Sequence[str], *, top: int = 10, ax=None):
-    """Horizontal bars: the features that contribute most to one sample's score."""
+    """Horizontal bars: the features that contribute most to one sample's score.
+
+    Parameters
+    ----------
+    feature_scores : array-like
+        The feature scores of one sample, one per column (flattened).
+    feature_names : sequence of str
+        The column names, in the same order.
+    top : int, default 10
+        How many of the highest feature scores to show, the highest at the top.
+    ax : matplotlib.axes.Axes or None, default None
+        Axes to draw on; None draws on a new 6 x 4 inch figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
     ax = _axes(ax)
     fs = np.asarray(feature_scores).ravel()
     order = np.argsort(fs)[::-1][:top][::-1]

@@ -11,7 +11,14 @@ ENV_VAR = "ADLIB_PROFILE"
 
 
 def current() -> str:
-    """Return the active profile name, read from ``$ADLIB_PROFILE`` (default ``book``)."""
+    """Return the active profile name, read from ``$ADLIB_PROFILE`` (default ``book``).
+
+    Returns
+    -------
+    str
+        ``"smoke"``, ``"book"`` or ``"full"`` (case and surrounding spaces ignored; empty means ``book``). An
+        unknown name raises ``ValueError``.
+    """
     name = os.environ.get(ENV_VAR, DEFAULT_PROFILE).strip().lower() or DEFAULT_PROFILE
     if name not in PROFILES:
         raise ValueError(
@@ -27,6 +34,22 @@ def choose(*, smoke: dict[str, Any], book: dict[str, Any], full: dict[str, Any],
 
     All three dictionaries must have the same keys, so that a notebook cannot silently
     depend on a setting that only one profile defines.
+
+    Parameters
+    ----------
+    smoke : dict
+        Settings of the smoke profile (for CI).
+    book : dict
+        Settings of the book profile (the published run).
+    full : dict
+        Settings of the full profile (for the papers' comparisons).
+    profile : str or None, default None
+        Use this profile instead of the active one (:func:`current`).
+
+    Returns
+    -------
+    dict
+        A deep copy of the chosen settings, plus ``"profile"``: the profile's name.
     """
     options = {"smoke": smoke, "book": book, "full": full}
     keys = {name: set(cfg) for name, cfg in options.items()}

@@ -23,6 +23,8 @@ RECORDS_CSV = "benchmark_records.csv"
 TABLE_CSV = "benchmark_records_table.csv"  # the columns the collapsed table on the page shows
 TABLE_COLUMNS = ["notebook", "method", "metric", "value", "std", "n_runs", "paper", "protocol"]
 FIGURE_PNG = "benchmark_vs_paper.png"
+FIGURE_ALT = ("Dot plot of the gap between our value and the paper's, one row per chapter, method and metric; "
+              "dots left of the vertical line at zero are below the paper's figure.")
 CSV_COLUMNS = ["notebook", "profile", "method", "dataset", "metric", "value", "std", "n_runs", "paper",
                "paper_source", "protocol"]
 PER_CLASS = re.compile(r"(?:normal|anomalous)=\[\d+\]")
@@ -43,7 +45,7 @@ with its full protocol, is in {{download}}`{RECORDS_CSV} <{RECORDS_CSV}>` and in
 the end of the page.
 
 ```{{figure}} {FIGURE_PNG}
-:alt: Dot plot of the gap between our value and the paper's, one row per chapter, method and metric; dots left of the vertical line at zero are below the paper's figure.
+:alt: {FIGURE_ALT}
 :width: 640px
 
 The gap to the paper, ours − paper, for every row of the tables below, labelled with the row's
@@ -84,11 +86,11 @@ def headline(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def protocol_keys(head: pd.DataFrame, notebook: str) -> dict[tuple[str, str], str]:
-    """A short key ("06a", "06b", ...) for each (protocol, paper source) of a chapter's headline rows."""
+    """A short key ("06.1", "06.2", ...) for each (protocol, paper source) of a chapter's headline rows."""
     chapter = notebook.split("_")[0]
     keys: dict[tuple[str, str], str] = {}
     for protocol, source in zip(head.protocol, head.paper_source):
-        keys.setdefault((protocol, source), f"{chapter}{chr(ord('a') + len(keys))}")
+        keys.setdefault((protocol, source), f"{chapter}.{len(keys) + 1}")
     return keys
 
 

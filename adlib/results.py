@@ -20,6 +20,12 @@ class Results:
 
     Only ``book`` and ``full`` runs write into the repository; a ``smoke`` run (CI, nbval) writes
     to a temporary folder so that it can never overwrite the published figures.
+
+    Parameters
+    ----------
+    notebook : str
+        The notebook's name, which names the output file ``<notebook>.json``. The active profile is read when
+        the object is created, and the run time recorded is counted from then.
     """
 
     def __init__(self, notebook: str) -> None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import keras
 import numpy as np
@@ -25,7 +25,22 @@ class EpochTimer(keras.callbacks.Callback):
 
 def median_seconds(fn: Callable[[], object], repeats: int = 3, warmup: int = 1) -> float:
     """Median wall-clock seconds of ``fn()`` over ``repeats`` runs, after ``warmup`` untimed runs
-    (the first call of a compiled Keras function includes tracing and compilation)."""
+    (the first call of a compiled Keras function includes tracing and compilation).
+
+    Parameters
+    ----------
+    fn : callable
+        Called with no arguments; its result is discarded.
+    repeats : int, default 3
+        Timed runs (>= 1); the median ignores one slow outlier among three.
+    warmup : int, default 1
+        Untimed runs first, so that tracing and compilation are not counted.
+
+    Returns
+    -------
+    float
+        The median of the timed runs, in seconds.
+    """
     if repeats < 1:
         raise ValueError("repeats must be at least 1")
     for _ in range(warmup):

@@ -109,3 +109,9 @@ def glyph_task(n_train=600, n_test=150, size=16, seed=0):
     x_test = np.concatenate([draw_glyphs("seven", n_test, size, rng), *others])
     y_test = np.r_[np.zeros(n_test), np.ones(len(x_test) - n_test)].astype(int)
     return draw_glyphs("seven", n_train, size, rng), x_test, y_test
+
+
+@pytest.fixture
+def rng():
+    """A fresh NumPy generator with a fixed seed, for tests that draw their own data."""
+    return np.random.default_rng(12345)

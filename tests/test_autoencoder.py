@@ -7,10 +7,10 @@ from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
 
 import adlib
-
-from .conftest import manifold
 from adlib.base import ThresholdNotSetError
 from adlib.persistence import content_checksum
+
+from .conftest import manifold
 
 
 @pytest.fixture(scope="module")

@@ -68,7 +68,7 @@ def test_model_selection_without_labels_finds_the_three_modes():
     assert gmm.n_components_ == 3 and min(gmm.bics_, key=gmm.bics_.get) == 3 and len(gmm.bics_) == 8
     assert adlib.GMM(n_components=2).fit(x_train).n_components_ == 2
     with pytest.raises(NotFittedError):
-        adlib.GMM().n_components_
+        _ = adlib.GMM().n_components_
 
 
 def test_naive_bayes_is_a_sum_of_per_feature_gaussian_terms_and_points_at_the_odd_feature():
@@ -96,7 +96,7 @@ def test_density_ratio_is_near_one_on_normal_batches_and_near_zero_at_outliers()
     with pytest.raises(ValueError, match="at least 10 samples"):
         det.score(x_test[:5])
     with pytest.raises(AttributeError, match="score"):
-        adlib.DensityRatio().fit(x_train).sigma_  # no batch scored yet
+        _ = adlib.DensityRatio().fit(x_train).sigma_  # no batch scored yet
 
 
 def test_density_ratio_survives_duplicated_and_constant_batches():

@@ -60,7 +60,7 @@ def test_bad_input_and_settings():
         adlib.DeepSVDD(eps=0)
     with pytest.raises(ValueError, match="Deep SVDD networks"):
         adlib.DeepSVDD().fit(np.zeros((4, 3, 3, 1, 1), np.float32), epochs=1, verbose=0)
-    detector = adlib.DeepSVDD(rep_dim=4, pretrain=False).fit(np.random.rand(64, 5).astype(np.float32),
+    detector = adlib.DeepSVDD(rep_dim=4, pretrain=False).fit(np.random.default_rng(0).random((64, 5), np.float32),
                                                               epochs=1, verbose=0)
     with pytest.raises(ValueError, match="shape"):
         detector.score(np.zeros((2, 6), np.float32))

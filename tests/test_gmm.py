@@ -6,10 +6,15 @@ from scipy.stats import multivariate_normal
 from sklearn.metrics import roc_auc_score
 
 import adlib
+from adlib.detectors.gmm import (
+    gmm_energy,
+    gmm_parameters,
+    gmm_parameters_from_statistics,
+    gmm_sufficient_statistics,
+    reconstruction_features,
+)
 
 from .conftest import manifold
-from adlib.detectors.gmm import (gmm_energy, gmm_parameters, gmm_parameters_from_statistics,
-                                 gmm_sufficient_statistics, reconstruction_features)
 
 
 def test_reconstruction_features_on_a_hand_computed_example():

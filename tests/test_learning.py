@@ -2,7 +2,6 @@
 layout of their strokes (same ink), a short training run ranks the anomalies above the normal class."""
 import warnings
 
-import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 

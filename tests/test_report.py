@@ -46,7 +46,7 @@ def test_headline_shows_ours_beside_the_paper_with_the_gap_and_a_key(tmp_path):
     assert "0.950 ± 0.010 (n = 3)" in page and "-0.010" in page       # the mean row, with its spread and gap
     assert "0.912" not in page                                         # its per-digit row is in the CSV only
     assert "0.800" in page and "| -0.065" in page                        # AE has no mean row: its per-digit row stays
-    assert "**99a**: one-class, mean over digits [8, 9]. Paper: Perera et al. 2019, Table 2." in page
+    assert "**99.1**: one-class, mean over digits [8, 9]. Paper: Perera et al. 2019, Table 2." in page
     assert "{csv-table}" in page and report.RECORDS_CSV in page and report.TABLE_CSV in page
 
 

@@ -4,9 +4,9 @@ from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
 
 import adlib
+from adlib.base import ThresholdNotSetError
 
 from .conftest import manifold
-from adlib.base import ThresholdNotSetError
 
 
 @pytest.fixture(scope="module")

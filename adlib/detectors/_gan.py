@@ -1,24 +1,46 @@
 """What the adversarial detectors share: two optimisers, loss trackers, default networks, BCE on logits."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import keras
 import numpy as np
 from keras import ops
 
 from .. import nets
-from ._keras import KerasDetector, SerializesNetworks
+from ._keras import KerasDetector, SerializesNetworks, replica_gradients
 
 
 def bce_logits(logits, target: float):
-    """Mean binary cross-entropy of ``logits`` against a constant label (1 = real, 0 = fake)."""
+    """Mean binary cross-entropy of ``logits`` against a constant label (1 = real, 0 = fake).
+
+    Parameters
+    ----------
+    logits : tensor
+        Discriminator outputs before the sigmoid, any shape.
+    target : float
+        The label that every logit is compared with: 1.0 for "real", 0.0 for "fake".
+
+    Returns
+    -------
+    tensor
+        A scalar, the cross-entropy averaged over all logits.
+    """
     return ops.mean(ops.binary_crossentropy(ops.full_like(logits, target), logits, from_logits=True))
 
 
 class AdversarialModel(SerializesNetworks, keras.Model):
     """A ``keras.Model`` trained by a custom ``train_step`` with a generator-side and a
-    discriminator-side optimiser; subclasses name their losses in ``loss_names``."""
+    discriminator-side optimiser; subclasses name their losses in ``loss_names``.
+
+    Parameters
+    ----------
+    seed : int or None, default None
+        Seed of the model's ``keras.random.SeedGenerator``, from which the training steps draw their codes and
+        noise, so that a training run can be repeated; saved in the config.
+    **kwargs
+        Passed to ``keras.Model`` (e.g. ``name``, or what ``get_config`` saved when a model is loaded).
+    """
 
     loss_names: tuple[str, ...] = ()
 
@@ -39,7 +61,7 @@ class AdversarialModel(SerializesNetworks, keras.Model):
         return list(self.trackers.values())
 
     def _step(self, tape, loss, variables, optimizer) -> None:
-        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        optimizer.apply_gradients(zip(replica_gradients(tape, loss, variables), variables))
 
     def _report(self, **losses):
         for name, value in losses.items():
@@ -51,7 +73,19 @@ class AdversarialModel(SerializesNetworks, keras.Model):
 
 
 def averaged_copy(network: keras.Model) -> keras.Model:
-    """A network of the same architecture and weights as ``network``, to hold its moving average."""
+    """A network of the same architecture and weights as ``network``, to hold its moving average.
+
+    Parameters
+    ----------
+    network : keras.Model
+        The network to copy (e.g. the generator); it is not changed.
+
+    Returns
+    -------
+    keras.Model
+        A clone with ``network``'s current weights. A ``RuntimeError`` is raised if the clone lists its
+        weights in another order, which would pair the wrong weights when averaging.
+    """
     copy = keras.models.clone_model(network)
     copy.set_weights(network.get_weights())
     if [w.shape for w in copy.weights] != [w.shape for w in network.weights]:
@@ -60,7 +94,18 @@ def averaged_copy(network: keras.Model) -> keras.Model:
 
 
 def checked_average_decay(decay: float) -> float:
-    """``average_decay`` as a float, or a clear error: it must lie in [0, 1) (0 = no averaging)."""
+    """``average_decay`` as a float, or a clear error: it must lie in [0, 1) (0 = no averaging).
+
+    Parameters
+    ----------
+    decay : float
+        The decay of the moving average of weights; 0 keeps the last weights (no averaging).
+
+    Returns
+    -------
+    float
+        ``decay``; a ``ValueError`` is raised outside [0, 1).
+    """
     if not 0 <= decay < 1:
         raise ValueError(f"average_decay must be in [0, 1); got {decay}")
     return float(decay)
@@ -92,7 +137,26 @@ class AveragesWeights:
 
 class AdversarialDetector(KerasDetector):
     """Keras detector trained with two Adam optimisers (``learning_rate``, ``beta_1``) whose default
-    networks are the DCGAN backbone for images of any size and MLPs for tables."""
+    networks are the DCGAN backbone for images of any size and MLPs for tables.
+
+    Parameters
+    ----------
+    latent_dim : int, default 100
+        Size of the code: the encoder's output and the generator's input in the default networks. At least 1.
+    base_filters : int, default 32
+        Filters of the first convolution of the DCGAN backbone (doubled at every stride-2 layer), so it sets
+        the width and cost of the image networks; unused for tables. At least 1.
+    hidden : sequence of int, default (128, 64)
+        Widths of the dense layers of the table networks (encoder and discriminator in this order, the
+        generator in reverse); unused for images.
+    learning_rate : float, default 2e-4
+        Step size of every Adam optimiser of the model (generator side, discriminator side, classifier).
+    beta_1 : float, default 0.5
+        Adam's ``beta_1`` for those optimisers; DCGAN's 0.5 damps momentum, which steadies the GAN game.
+    seed : int or None, default None
+        Seed of the model's random draws in training (codes, noise) and of the shuffling of batches under a
+        budget of steps. It does not seed the initial weights: use :func:`adlib.seed_everything` for that.
+    """
 
     def __init__(self, latent_dim: int = 100, base_filters: int = 32, hidden: Sequence[int] = (128, 64),
                  learning_rate: float = 2e-4, beta_1: float = 0.5, seed: int | None = None) -> None:

@@ -25,6 +25,43 @@ def train(model: keras.Model, x: np.ndarray, *, epochs: int | None, steps: int, 
     A budget of steps streams full batches of ``x`` (reshuffled every pass) and is shown as up to
     :data:`BUDGET_CHUNKS` Keras epochs of equal length. Returns ``(history, timer, steps per Keras
     epoch, batches per pass over x)``.
+
+    Parameters
+    ----------
+    model : keras.Model
+        The compiled model to train; its own ``train_step`` defines what one batch does.
+    x : numpy.ndarray
+        Training samples, samples first.
+    epochs : int or None
+        Passes over ``x`` (at least 0); None trains for ``steps`` batches instead.
+    steps : int
+        Batches (optimiser steps) to train for when ``epochs`` is None, at least 0; ignored otherwise.
+    batch_size : int, default 64
+        Samples per batch, clipped to [1, ``len(x)``]. Under a budget of steps only full batches are drawn.
+    shuffle : bool, default True
+        Reshuffle the samples every pass: Keras' own shuffling with ``epochs``, a ``tf.data`` shuffle buffer of
+        up to 20,000 samples under a budget of steps.
+    seed : int or None, default None
+        Seed of the ``tf.data`` shuffle under a budget of steps (unused with ``epochs``), so that the order of
+        batches can be repeated.
+    validation_data : object or None, default None
+        Passed to ``model.fit`` unchanged; its loss is reported as ``val_*``.
+    verbose : "auto", 0, 1 or 2, default "auto"
+        Keras' progress-bar setting, passed to ``model.fit``.
+    callbacks : list of keras.callbacks.Callback or None, default None
+        Further callbacks, run after the ``TerminateOnNaN`` and :class:`~adlib.timing.EpochTimer` that ``train``
+        always adds.
+
+    Returns
+    -------
+    history : keras.callbacks.History
+        What ``model.fit`` returned.
+    timer : adlib.timing.EpochTimer
+        The wall-clock seconds of every Keras epoch.
+    steps_per_epoch : int
+        Batches in each Keras epoch.
+    batches_per_pass : int
+        ``ceil(len(x) / batch_size)``, the batches of one pass over ``x``.
     """
     batch_size = max(1, min(int(batch_size), len(x)))
     batches_per_pass = math.ceil(len(x) / batch_size)
@@ -65,21 +102,57 @@ class SerializesNetworks:
         return cls(**config)
 
 
+def replica_gradients(tape, loss, variables):
+    """Gradients of one replica's mean ``loss`` under ``tf.distribute``: Keras sums the replicas' gradients,
+    so each is divided by the number of replicas, as Keras' built-in losses are (one device: unchanged)."""
+    grads = tape.gradient(loss, variables)
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    return grads if replicas == 1 else [None if g is None else g / replicas for g in grads]
+
+
 class CollapseWarning(UserWarning):
-    """A reconstruction-based detector reconstructs its training data no better than their mean image."""
+    """A reconstruction-based detector reconstructs its training data no better than their mean image.
+
+    Parameters
+    ----------
+    *args : object
+        The warning message, as for any ``UserWarning``. :class:`KerasDetector` issues it after ``fit`` with one
+        string that gives the ratio of the reconstruction error to the mean image's and what to try.
+    """
 
 
 COLLAPSE_RATIO = 0.8  # reconstruction error / error of the mean image above which fit warns
 
 
 def reconstruction_ratio(x: np.ndarray, reconstruction: np.ndarray) -> float:
-    """Mean squared reconstruction error over that of predicting every sample as the mean sample."""
+    """Mean squared reconstruction error over that of predicting every sample as the mean sample.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Samples, samples first.
+    reconstruction : numpy.ndarray
+        A model's reconstruction of ``x``, of the same shape.
+
+    Returns
+    -------
+    float
+        The ratio: 1 means no better than the mean sample. The mean sample's error is floored at 1e-12, so
+        constant data do not divide by zero. ``fit`` warns above ``COLLAPSE_RATIO`` (0.8).
+    """
     baseline = float(np.mean(np.square(x - x.mean(axis=0))))
     return float(np.mean(np.square(x - reconstruction))) / max(baseline, 1e-12)
 
 
 class KerasDetector(Detector):
-    """A detector whose learning lives in one ``keras.Model`` subclass (``model_``) with its own ``train_step``."""
+    """A detector whose learning lives in one ``keras.Model`` subclass (``model_``) with its own ``train_step``.
+
+    Parameters
+    ----------
+    learning_rate : float, default 1e-3
+        Step size of the Adam optimiser that ``model_`` is compiled with; subclasses that compile several
+        optimisers use it for each.
+    """
 
     default_steps: int = 2000  # optimiser steps that ``fit(x)`` takes when given no epochs
     table_code_size, image_code_size = 2, 16  # default code sizes of detectors with ``latent_dim=None``

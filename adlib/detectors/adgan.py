@@ -10,7 +10,7 @@ The GAN itself is trained exactly as AnoGAN's (:class:`~adlib.detectors.anogan.D
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import keras
 import numpy as np
@@ -23,7 +23,14 @@ from .anogan import AnoGAN, adam_step
 class AdaptiveSearch:
     """ADGAN's search for one input: ``n_seeds`` pairs (z_j, θ_j), each updated by its own Adam steps
     on ℓ(x, G_θj(z_j)). Compiled once per generator; θ_j are tensors fed to ``stateless_call``, so
-    the trained generator's weights never change."""
+    the trained generator's weights never change.
+
+    Parameters
+    ----------
+    generator : keras.Model
+        The trained generator whose weights start every θ_j (:class:`ADGAN` passes the averaged generator). It
+        is read, never changed; a new generator needs a new ``AdaptiveSearch``.
+    """
 
     def __init__(self, generator: keras.Model) -> None:
         self.generator = generator
@@ -76,6 +83,37 @@ class ADGAN(AnoGAN):
     Γ = 10): γ_θ = 0 (codes only) 0.856, 1e-5 0.846, 1e-4 0.773, 1e-3 0.648. A generator trained
     this briefly bends as easily towards an anomaly as towards a normal image. The values the paper
     used could not be checked here; set ``generator_learning_rate`` to study the trade-off.
+
+    Parameters
+    ----------
+    latent_dim : int, default 100
+        Size of the generator's code.
+    base_filters : int, default 32
+        Filters of the first convolution of the DCGAN networks (doubled at every stride-2 layer); unused for
+        tables.
+    hidden : sequence of int, default (128, 64)
+        Widths of the dense layers of the table networks; unused for images.
+    n_seeds : int, default 4
+        Searches (>= 1) per input, each from its own code and its own copy of the generator; the score is the
+        mean of their final losses. Scoring time grows in proportion.
+    search_steps : int, default 10
+        Γ, joint Adam steps (>= 1) of each search.
+    search_learning_rate : float, default 0.05
+        γ, the Adam step size on the codes.
+    generator_learning_rate : float, default 1e-5
+        γ_θ (>= 0), the Adam step size on the generator copies; 0 adapts the codes only. See above for why
+        the default is small.
+    learning_rate : float, default 1e-3
+        Adam step size of the GAN training, as in :class:`AnoGAN`.
+    beta_1 : float, default 0.5
+        Adam's ``beta_1`` for the GAN training.
+    average_decay : float, default 0.99
+        Decay in [0, 1) of the moving average of the generator's weights that the searches start from; 0 uses
+        the last weights.
+    seed : int or None, default None
+        Seed of the codes drawn in training, of the shuffling of batches under a budget of steps, and of the
+        searches' starting codes (drawn with seed 0 when None, so that scores are repeatable). It does not
+        seed the initial weights: use :func:`adlib.seed_everything`.
     """
 
     def __init__(self, latent_dim: int = 100, base_filters: int = 32, hidden: Sequence[int] = (128, 64),

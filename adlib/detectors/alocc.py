@@ -18,7 +18,7 @@ training by hand once R reconstructs well; a default must not depend on that.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import keras
 import numpy as np
@@ -28,13 +28,28 @@ from keras import ops
 from .. import nets
 from ._gan import AdversarialDetector, AdversarialModel, bce_logits
 
-
 SCORES = ("d_of_r", "d", "reconstruction")
 
 
 @keras.saving.register_keras_serializable(package="adlib")
 class ALOCCModel(AdversarialModel):
-    """Reconstructor (encoder + decoder) and discriminator; one ALOCC training step."""
+    """Reconstructor (encoder + decoder) and discriminator; one ALOCC training step.
+
+    Parameters
+    ----------
+    encoder, decoder : keras.Model
+        The reconstructor R = decoder(encoder(x)).
+    discriminator : keras.Model
+        Maps images to ``[logit, features]``; only the logit is used.
+    lam : float, default 0.4
+        λ, the weight of R's reconstruction error (summed over pixels) against its adversarial loss.
+    noise_std : float, default 0.155
+        Std of the Gaussian noise added to the inputs R learns to refine in training.
+    r_steps : int, default 2
+        Updates of R per update of D in each training step, so that D does not win outright.
+    **kwargs
+        Passed to ``AdversarialModel`` (``seed``) and ``keras.Model`` (e.g. ``name``).
+    """
 
     network_keys = ("encoder", "decoder", "discriminator")
     loss_names = ("r_loss", "rec_loss", "d_loss")
@@ -84,6 +99,29 @@ class ALOCC(AdversarialDetector):
     ``learning_rate`` is 1e-3, not the paper's DCGAN 2e-4: at the book's budget the smaller step
     leaves R's reconstructions blurred (MNIST, held-out training rows, 250 steps: digit 2 AUROC
     0.82 -> 0.87, digit 8 0.78 -> 0.79); after 2,000 steps both give digit 8 about 0.81.
+
+    Parameters
+    ----------
+    latent_dim : int, default 32
+        Size of the code between R's encoder and decoder.
+    base_filters : int, default 16
+        Filters of the first convolution of the DCGAN networks (doubled at every stride-2 layer); unused for
+        tables.
+    hidden : sequence of int, default (128, 64)
+        Widths of the dense layers of the table networks (R and D); unused for images.
+    lam : float, default 0.4
+        λ (>= 0), the weight of the reconstruction error (summed over pixels) in R's loss.
+    noise_std : float, default 0.155
+        Std (>= 0) of the Gaussian noise added to the training inputs that R learns to remove.
+    score : {"reconstruction", "d_of_r", "d"}, default "reconstruction"
+        Which score ``score``/``predict`` return (see the module docstring); :meth:`all_scores` gives all three.
+    learning_rate : float, default 1e-3
+        Adam step size of R and D.
+    beta_1 : float, default 0.5
+        Adam's ``beta_1``, as in DCGAN.
+    seed : int or None, default None
+        Seed of the training noise and of the shuffling of batches under a budget of steps. It does not seed
+        the initial weights: use :func:`adlib.seed_everything`.
     """
 
     def __init__(self, latent_dim: int = 32, base_filters: int = 16, hidden: Sequence[int] = (128, 64),

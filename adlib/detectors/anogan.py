@@ -3,35 +3,71 @@
 A generator trained on normal data can produce G(z) close to a normal x, but to no z is G(z) close
 to an anomaly. Scoring therefore searches, for every input, the z that best explains it, by Γ
 gradient steps on ``(1 - λ)·‖x - G(z)‖₁ + λ·‖f(x) - f(G(z))‖₁`` (f: the discriminator's features),
-and returns that loss (here: the mean over several short searches from random starts). The search is the method's cost: here it runs on whole batches, compiled.
+and returns that loss (here: the mean over several short searches from random starts). The search is
+the method's cost: here it runs on whole batches, compiled.
 G is the moving average of the trained generator's weights (see :class:`AnoGAN`).
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from ._gan import (AdversarialDetector, AdversarialModel, AveragesWeights, averaged_copy, bce_logits,
-                   checked_average_decay)
-
+from ._gan import (
+    AdversarialDetector,
+    AdversarialModel,
+    AveragesWeights,
+    averaged_copy,
+    bce_logits,
+    checked_average_decay,
+)
 
 _B1, _B2, _EPS = 0.9, 0.999, 1e-7  # Adam's constants, as Keras sets them
 
 
 def adam_step(value, grad, m, v, t, rate):
     """One Adam step (step number ``t`` from 1) on a tensor, for searches compiled into a
-    ``tf.while_loop`` without optimiser variables; returns the new ``(value, m, v)``."""
+    ``tf.while_loop`` without optimiser variables; returns the new ``(value, m, v)``.
+
+    Parameters
+    ----------
+    value : tensor
+        The tensor being optimised (e.g. a batch of codes).
+    grad : tensor
+        The loss's gradient with respect to ``value``.
+    m, v : tensor
+        Adam's first- and second-moment estimates from the previous step (zeros before the first).
+    t : float or tensor
+        The step number, from 1; it sets the bias corrections.
+    rate : float or tensor
+        The step size.
+
+    Returns
+    -------
+    tuple of tensor
+        ``(value, m, v)`` after the step.
+    """
     m = _B1 * m + (1 - _B1) * grad
     v = _B2 * v + (1 - _B2) * grad * grad
     return value - rate * (m / (1 - _B1 ** t)) / (ops.sqrt(v / (1 - _B2 ** t)) + _EPS), m, v
 
 
 def l1_per_sample(a, b):
-    """‖a - b‖₁ of every sample (sum over all but the first axis)."""
+    """‖a - b‖₁ of every sample (sum over all but the first axis).
+
+    Parameters
+    ----------
+    a, b : tensor
+        Batches of the same shape, samples first.
+
+    Returns
+    -------
+    tensor
+        One L1 distance per sample, shape ``(n,)``.
+    """
     diff = ops.abs(a - b)
     return ops.sum(ops.reshape(diff, (ops.shape(diff)[0], -1)), axis=1)
 
@@ -40,7 +76,22 @@ def l1_per_sample(a, b):
 class DCGANModel(AveragesWeights, AdversarialModel):
     """A generator and a discriminator, trained with the non-saturating GAN loss, and
     ``average_generator``, an exponential moving average of the generator's weights (decay
-    ``average_decay``) that the latent search uses."""
+    ``average_decay``) that the latent search uses.
+
+    Parameters
+    ----------
+    generator : keras.Model
+        Maps codes to samples; its input size is the model's ``latent_dim``.
+    discriminator : keras.Model
+        Maps samples to ``[logit, features]``; the features feed the search's discrimination term.
+    average_generator : keras.Model
+        A copy of ``generator`` (:func:`~adlib.detectors._gan.averaged_copy`) that holds the moving average.
+    average_decay : float, default 0.99
+        Cap of the moving average's decay (ramped up over the first steps, see ``AveragesWeights``); 0 makes
+        the average the last weights.
+    **kwargs
+        Passed to ``AdversarialModel`` (``seed``) and ``keras.Model`` (e.g. ``name``).
+    """
 
     network_keys = ("generator", "discriminator", "average_generator")
     loss_names = ("g_loss", "d_loss")
@@ -134,6 +185,36 @@ class AnoGAN(AdversarialDetector):
 
     Scores cost ``n_seeds`` × Γ forward and backward passes per input: use fewer seeds, or
     :meth:`latent_search` with fewer steps, to trade accuracy for time.
+
+    Parameters
+    ----------
+    latent_dim : int, default 100
+        Size of the generator's code, the space the search explores.
+    base_filters : int, default 32
+        Filters of the first convolution of the DCGAN networks (doubled at every stride-2 layer); unused for
+        tables.
+    hidden : sequence of int, default (128, 64)
+        Widths of the dense layers of the table networks; unused for images.
+    n_seeds : int, default 8
+        Random starts (>= 1) searched per input; the score is the mean of their final losses. The cost of
+        scoring grows in proportion.
+    search_steps : int, default 10
+        Γ, Adam steps (>= 1) of each search; long searches also fit the anomalies (see above).
+    feature_weight : float, default 0.1
+        λ in [0, 1], the weight of the discriminator-feature term against the image term in the search loss.
+    search_learning_rate : float, default 0.05
+        Adam step size of the search on the codes.
+    learning_rate : float, default 1e-3
+        Adam step size of the GAN training (generator and discriminator).
+    beta_1 : float, default 0.5
+        Adam's ``beta_1`` for the GAN training, as in DCGAN.
+    average_decay : float, default 0.99
+        Decay in [0, 1) of the moving average of the generator's weights that the search uses; 0 searches
+        with the last weights.
+    seed : int or None, default None
+        Seed of the codes drawn in training, of the shuffling of batches under a budget of steps, and of the
+        search's starting codes (drawn with seed 0 when None, so that scores are repeatable). It does not
+        seed the initial weights: use :func:`adlib.seed_everything`.
     """
 
     def __init__(self, latent_dim: int = 100, base_filters: int = 32, hidden: Sequence[int] = (128, 64),
@@ -153,8 +234,9 @@ class AnoGAN(AdversarialDetector):
         self.search_learning_rate = float(search_learning_rate)
 
     def get_config(self):
-        return {**super().get_config(), "n_seeds": self.n_seeds, "search_steps": self.search_steps, "feature_weight": self.feature_weight,
-                "search_learning_rate": self.search_learning_rate, "average_decay": self.average_decay}
+        return {**super().get_config(), "n_seeds": self.n_seeds, "search_steps": self.search_steps,
+                "feature_weight": self.feature_weight, "search_learning_rate": self.search_learning_rate,
+                "average_decay": self.average_decay}
 
     def _build_model(self, x: np.ndarray) -> keras.Model:
         _, generator, discriminator = self._networks(x)
@@ -196,7 +278,8 @@ class AnoGAN(AdversarialDetector):
         steps = self.search_steps if steps is None else int(steps)
         if steps < 1:
             raise ValueError(f"steps must be at least 1; got {steps}")
-        return steps, np.random.default_rng(self.seed).standard_normal((n, self.n_seeds, self.latent_dim)).astype(np.float32)
+        return steps, np.random.default_rng(0 if self.seed is None else self.seed).standard_normal(
+            (n, self.n_seeds, self.latent_dim)).astype(np.float32)
 
     def _score(self, x: np.ndarray, batch_size: int) -> np.ndarray:
         return self._latent_search(x, None, batch_size, False)[0]

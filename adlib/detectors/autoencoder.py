@@ -5,21 +5,36 @@ Score: the mean squared reconstruction error of the top ``outlier_perc`` percent
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from ..base import Prediction, ThresholdNotSetError
+from ..base import Prediction, ThresholdNotSetError, _resolve_percentile
 from ..metrics import percentile_threshold
-from ._keras import KerasDetector, SerializesNetworks
+from ._keras import KerasDetector, SerializesNetworks, replica_gradients
 
 
 @keras.saving.register_keras_serializable(package="adlib")
 class AutoencoderModel(SerializesNetworks, keras.Model):
-    """Encoder and decoder trained on mean squared error; ``noise_std > 0`` trains them to denoise."""
+    """Encoder and decoder trained on mean squared error; ``noise_std > 0`` trains them to denoise.
+
+    Parameters
+    ----------
+    encoder : keras.Model
+        Maps a batch of inputs to codes.
+    decoder : keras.Model
+        Maps codes back to the input shape.
+    noise_std : float, default 0.0
+        Std of the Gaussian noise added to the inputs in ``train_step`` (the target stays the clean input);
+        0 trains a plain autoencoder. Validation and ``call`` always use clean inputs.
+    seed : int or None, default None
+        Seed of the ``keras.random.SeedGenerator`` that draws that noise; saved in the config.
+    **kwargs
+        Passed to ``keras.Model`` (e.g. ``name``, or what ``get_config`` saved when a model is loaded).
+    """
 
     def __init__(self, encoder: keras.Model, decoder: keras.Model, noise_std: float = 0.0,
                  seed: int | None = None, **kwargs):
@@ -44,7 +59,7 @@ class AutoencoderModel(SerializesNetworks, keras.Model):
         with tf.GradientTape() as tape:
             # eq. (ae-loss): the squared error, a mean over the batch and over the d features or pixels
             loss = ops.mean(ops.square(x - self(x_in, training=True)))
-        grads = tape.gradient(loss, self.trainable_variables)
+        grads = replica_gradients(tape, loss, self.trainable_variables)
         self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
         self.loss_tracker.update_state(loss)
         return {"loss": self.loss_tracker.result()}
@@ -64,7 +79,22 @@ def _check_outlier_type(outlier_type: str) -> None:
 
 
 def top_percent_mean(feature_scores: np.ndarray, outlier_perc: float) -> np.ndarray:
-    """Mean of the highest ``outlier_perc`` percent of each sample's feature scores."""
+    """Mean of the highest ``outlier_perc`` percent of each sample's feature scores.
+
+    Parameters
+    ----------
+    feature_scores : numpy.ndarray
+        Feature scores, samples first, any shape per sample (flattened here).
+    outlier_perc : float
+        Percentage of each sample's features to average, the highest ones: ``max(1, round(d * outlier_perc /
+        100))`` of the ``d`` features. 100 averages them all; a small value lets a few badly reconstructed
+        features (a local defect) decide the score.
+
+    Returns
+    -------
+    numpy.ndarray
+        One score per sample, shape ``(n,)``.
+    """
     flat = feature_scores.reshape(len(feature_scores), -1)
     k = max(1, int(round(flat.shape[1] * outlier_perc / 100)))
     if k == flat.shape[1]:
@@ -73,7 +103,16 @@ def top_percent_mean(feature_scores: np.ndarray, outlier_perc: float) -> np.ndar
 
 
 class ReconstructionDetector(KerasDetector):
-    """Detectors scored by reconstruction error, with feature-level scores and ``outlier_perc``."""
+    """Detectors scored by reconstruction error, with feature-level scores and ``outlier_perc``.
+
+    Parameters
+    ----------
+    outlier_perc : float, default 100.0
+        Percentage in (0, 100] of each sample's feature scores, the highest ones, whose mean is the instance
+        score (:func:`top_percent_mean`); 100 is the mean over all features.
+    learning_rate : float, default 1e-3
+        Step size of the Adam optimiser.
+    """
 
     has_feature_score = True
 
@@ -84,23 +123,24 @@ class ReconstructionDetector(KerasDetector):
         self.outlier_perc = float(outlier_perc)
         self.feature_threshold_: float | None = None
 
-    def infer_threshold(self, x, percentile: float = 95.0, outlier_type: str = "instance") -> float:
-        """Threshold at ``percentile`` of the instance scores, or (``outlier_type="feature"``) of all
-        feature scores of the reference data ``x``; the latter sets ``feature_threshold_``."""
+    def infer_threshold(self, x, percentile: float | None = None, outlier_type: str = "instance", *,
+                        fpr: float | None = None) -> float:
+        """Threshold at ``percentile`` (or at the false-positive rate ``fpr``) of the instance scores, or
+        (``outlier_type="feature"``) of all feature scores of the reference data ``x``; the latter sets
+        ``feature_threshold_``. See :meth:`adlib.Detector.infer_threshold`."""
         if outlier_type == "instance":
-            return super().infer_threshold(x, percentile)
+            return super().infer_threshold(x, percentile, fpr=fpr)
         _check_outlier_type(outlier_type)
-        if not 0 <= percentile <= 100:
-            raise ValueError(f"percentile must be in [0, 100]; got {percentile}")
+        percentile = _resolve_percentile(percentile, fpr)
         self.feature_threshold_ = percentile_threshold(self.feature_score(x).ravel(), percentile)
         return self.feature_threshold_
 
     def predict(self, x, return_feature_score: bool = False, batch_size: int = 256,
-                outlier_type: str = "instance") -> Prediction:
+                outlier_type: str = "instance", *, return_p_value: bool = False) -> Prediction:
         """As :meth:`Detector.predict`; ``outlier_type="feature"`` flags each feature (pixel, column)
         whose score exceeds ``feature_threshold_``, so ``is_outlier`` has the shape of ``x``."""
         if outlier_type == "instance":
-            return super().predict(x, return_feature_score, batch_size)
+            return super().predict(x, return_feature_score, batch_size, return_p_value=return_p_value)
         _check_outlier_type(outlier_type)
         if self.feature_threshold_ is None:
             raise ThresholdNotSetError("no feature-level threshold: call "
@@ -132,6 +172,31 @@ class AE(ReconstructionDetector):
 
     Pass your own ``encoder``/``decoder`` (Keras models) to replace the defaults. Image decoders end
     in a sigmoid when the training images lie in [0, 1], otherwise every output is linear.
+
+    Parameters
+    ----------
+    latent_dim : int, default 8
+        Size of the code of the default networks, the bottleneck: the smaller it is, the less of its input
+        the network can pass through unchanged.
+    hidden : sequence of int, default (64, 32)
+        Widths of the dense layers of the default table encoder; the decoder uses them in reverse. Unused for
+        images.
+    base_filters : int, default 16
+        Filters of the first convolution of the default image networks (the DCGAN backbone, doubled at every
+        stride-2 layer): their width and cost. Unused for tables.
+    encoder : keras.Model or None, default None
+        Your own encoder, from a batch of inputs to codes. Give both ``encoder`` and ``decoder`` or neither;
+        with them, ``latent_dim``, ``hidden`` and ``base_filters`` are not used to build networks.
+    decoder : keras.Model or None, default None
+        Your own decoder, from codes back to the input shape.
+    outlier_perc : float, default 100.0
+        Percentage in (0, 100] of each sample's feature scores, the highest ones, averaged into its instance
+        score; 100 averages all features.
+    learning_rate : float, default 1e-3
+        Step size of the Adam optimiser.
+    seed : int or None, default None
+        Seed of the shuffling of batches under a budget of steps (and of the training noise of
+        :class:`DenoisingAE`). It does not seed the initial weights: use :func:`adlib.seed_everything`.
     """
 
     noise_std = 0.0  # a plain autoencoder trains on clean inputs; DenoisingAE overrides this
@@ -160,6 +225,15 @@ class DenoisingAE(AE):
 
     Denoising keeps the network from learning the identity, so reconstructions stay close to the
     training data's manifold and off-manifold inputs reconstruct worse (Vincent et al., 2008).
+
+    Parameters
+    ----------
+    noise_std : float, default 0.1
+        Std of the Gaussian noise added to every training input, in the units of the data (images in [0, 1],
+        standardised tables); must be positive. Scoring and validation use clean inputs.
+    **kwargs
+        The parameters of :class:`AE` (``latent_dim``, ``hidden``, ``base_filters``, ``encoder``,
+        ``decoder``, ``outlier_perc``, ``learning_rate``, ``seed``), with the same defaults.
     """
 
     def __init__(self, noise_std: float = 0.1, **kwargs) -> None:

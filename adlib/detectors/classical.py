@@ -77,6 +77,12 @@ class HotellingT2(ClassicalDetector):
 
     ``reg`` is added to the covariance diagonal, so that flat directions (constant pixels) do not
     make the inverse blow up.
+
+    Parameters
+    ----------
+    reg : float, default 1e-6
+        Amount (>= 0) added to every diagonal entry of the covariance before it is inverted; :meth:`f_threshold`
+        is exact only for ``reg=0``.
     """
 
     def __init__(self, reg: float = 1e-6) -> None:
@@ -126,7 +132,16 @@ class _RegularisedCovariance(EmpiricalCovariance):
 
 class KNN(ClassicalDetector):
     """Distance to the ``n_neighbors``-th nearest training sample (``method="largest"``) or the mean
-    distance to the ``n_neighbors`` nearest (``"mean"``)."""
+    distance to the ``n_neighbors`` nearest (``"mean"``).
+
+    Parameters
+    ----------
+    n_neighbors : int, default 5
+        k (>= 1), the number of nearest training samples looked at; the larger it is, the less a score
+        depends on any single training sample.
+    method : {"largest", "mean"}, default "largest"
+        Score by the distance to the k-th neighbour, or by the mean distance to the k nearest.
+    """
 
     def __init__(self, n_neighbors: int = 5, method: str = "largest") -> None:
         super().__init__()
@@ -146,7 +161,19 @@ class KNN(ClassicalDetector):
 
 
 class OCSVM(ClassicalDetector):
-    """One-class SVM (Schölkopf et al. 2001); score = minus the signed distance to the boundary."""
+    """One-class SVM (Schölkopf et al. 2001); score = minus the signed distance to the boundary.
+
+    Parameters
+    ----------
+    nu : float, default 0.1
+        ν in (0, 1], scikit-learn's ``nu``: an upper bound on the share of training samples left outside the
+        boundary (and a lower bound on the share of support vectors).
+    kernel : str, default "rbf"
+        scikit-learn's ``kernel`` (``"rbf"``, ``"linear"``, ``"poly"``, ``"sigmoid"``).
+    gamma : "scale", "auto" or float, default "scale"
+        scikit-learn's kernel coefficient; ``"scale"`` is 1 / (d · variance of the training data), which
+        adapts the kernel width to the scale of the data.
+    """
 
     def __init__(self, nu: float = 0.1, kernel: str = "rbf", gamma: str | float = "scale") -> None:
         super().__init__()
@@ -166,7 +193,19 @@ class OCSVM(ClassicalDetector):
 
 class IForest(ClassicalDetector):
     """Isolation Forest (Liu et al. 2008); score = minus scikit-learn's ``score_samples``
-    (anomalies are isolated by fewer random splits)."""
+    (anomalies are isolated by fewer random splits).
+
+    Parameters
+    ----------
+    n_estimators : int, default 100
+        Trees (>= 1) in the forest; more trees make the score less noisy.
+    max_samples : int, float or "auto", default "auto"
+        scikit-learn's ``max_samples``, the training samples drawn to build each tree (``"auto"``:
+        min(256, n)).
+    seed : int, default 0
+        scikit-learn's ``random_state``: the same seed and data build the same forest (which is why saving can
+        refit on load).
+    """
 
     def __init__(self, n_estimators: int = 100, max_samples: int | str = "auto", seed: int = 0) -> None:
         super().__init__()

@@ -14,6 +14,18 @@ class KMeansDetector(ClassicalDetector):
     ``n_clusters="auto"`` tries 2 to ``max_clusters`` clusters and keeps the number with the best
     silhouette on (a sample of up to ``silhouette_sample`` rows of) the training data: no labels are
     used. ``n_clusters_`` is the number chosen, ``silhouettes_`` the score of every number tried.
+
+    Parameters
+    ----------
+    n_clusters : int or "auto", default "auto"
+        The number of centres (>= 1), or ``"auto"`` to choose it by silhouette.
+    max_clusters : int, default 10
+        The largest number (>= 2) tried by ``"auto"`` (at most the number of training samples minus one).
+    silhouette_sample : int, default 2000
+        Training rows (more than ``max_clusters``) drawn at random to compute the silhouettes on, which keeps
+        the choice affordable on large data.
+    seed : int, default 0
+        Seed of scikit-learn's ``KMeans`` (4 initialisations per fit) and of the rows drawn for the silhouette.
     """
 
     def __init__(self, n_clusters: int | str = "auto", max_clusters: int = 10, silhouette_sample: int = 2000,

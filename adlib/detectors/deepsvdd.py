@@ -7,7 +7,7 @@ away from zero. Optional autoencoder pretraining of φ gives a better starting p
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import keras
 import numpy as np
@@ -15,13 +15,31 @@ import tensorflow as tf
 from keras import layers, ops
 
 from .. import nets
-from ._keras import KerasDetector, SerializesNetworks, train
+from ._keras import KerasDetector, SerializesNetworks, replica_gradients, train
 from .autoencoder import AutoencoderModel
 
 
 def bias_free_network(x: np.ndarray, rep_dim: int, hidden: Sequence[int], base_filters: int) -> keras.Model:
     """φ without bias terms: DCGAN convolutions (BatchNorm without shift or scale) for
-    images, dense layers for tables."""
+    images, dense layers for tables.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        A batch of training data: images (n, h, w, c) get the DCGAN encoder, tables (n, d) dense LeakyReLU
+        layers. Other shapes raise ``ValueError``.
+    rep_dim : int
+        Size of φ's output.
+    hidden : sequence of int
+        Widths of the dense layers for tables.
+    base_filters : int
+        Filters of the first convolution for images (doubled at every stride-2 layer).
+
+    Returns
+    -------
+    keras.Model
+        φ, named ``"phi"``.
+    """
     if x.ndim == 4:
         return nets.dcgan_encoder(x.shape[1:], rep_dim, base_filters=base_filters, use_bias=False, name="phi")
     if x.ndim == 2:
@@ -35,7 +53,15 @@ def bias_free_network(x: np.ndarray, rep_dim: int, hidden: Sequence[int], base_f
 
 @keras.saving.register_keras_serializable(package="adlib")
 class DeepSVDDModel(SerializesNetworks, keras.Model):
-    """φ and the fixed centre c; the one-class objective ``mean ‖φ(x) - c‖²``."""
+    """φ and the fixed centre c; the one-class objective ``mean ‖φ(x) - c‖²``.
+
+    Parameters
+    ----------
+    network : keras.Model
+        φ (see :func:`bias_free_network`); the centre has its output size and starts at zero until it is set.
+    **kwargs
+        Passed to ``keras.Model`` (e.g. ``name``, or what ``get_config`` saved when a model is loaded).
+    """
 
     network_keys = ("network",)
 
@@ -58,7 +84,7 @@ class DeepSVDDModel(SerializesNetworks, keras.Model):
         with tf.GradientTape() as tape:
             loss = ops.mean(self(x, training=True))
         variables = self.network.trainable_variables
-        self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        self.optimizer.apply_gradients(zip(replica_gradients(tape, loss, variables), variables))
         self.loss_tracker.update_state(loss)
         return {"loss": self.loss_tracker.result()}
 
@@ -71,7 +97,33 @@ class DeepSVDD(KerasDetector):
     fixed: ``pretrain_epochs`` passes or ``pretrain_steps`` batches, by default (both None) the same
     budget as the first ``fit``, so that ``fit(x, steps=250)`` costs 250 pretraining and 250 training
     steps. ``weight_decay`` is Adam's (the paper: 1e-6); ``eps`` keeps every coordinate of c at least
-    that far from zero."""
+    that far from zero.
+
+    Parameters
+    ----------
+    rep_dim : int, default 32
+        Size (>= 1) of φ's output, the space of the hypersphere.
+    hidden : sequence of int, default (64, 32)
+        Widths of φ's dense layers for tables (the pretraining decoder uses them in reverse); unused for images.
+    base_filters : int, default 16
+        Filters of the first convolution of φ and of the pretraining decoder for images; unused for tables.
+    pretrain : bool, default True
+        Pretrain φ as an autoencoder's encoder (Adam, step size 1e-3) before the centre is fixed. It runs
+        once, when the first ``fit`` builds the networks; a budget of 0 skips it.
+    pretrain_epochs : int or None, default None
+        Passes (>= 0) of pretraining; takes precedence over ``pretrain_steps``.
+    pretrain_steps : int or None, default None
+        Batches (>= 0) of pretraining. With both None, the budget of the first ``fit``.
+    eps : float, default 0.1
+        Least absolute value (> 0) of every coordinate of the centre c.
+    weight_decay : float, default 1e-6
+        Adam's weight decay in the one-class training (0 switches it off).
+    learning_rate : float, default 1e-4
+        Adam step size of the one-class training (not of the pretraining).
+    seed : int or None, default None
+        Seed of the shuffling of batches under a budget of steps, in pretraining and training. It does not
+        seed the initial weights: use :func:`adlib.seed_everything`.
+    """
 
     def __init__(self, rep_dim: int = 32, hidden: Sequence[int] = (64, 32), base_filters: int = 16,
                  pretrain: bool = True, pretrain_epochs: int | None = None, pretrain_steps: int | None = None,

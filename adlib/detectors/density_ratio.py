@@ -11,7 +11,7 @@ training data of φ(x). σ and λ are chosen by K-fold cross-validation of uLSIF
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from sklearn.metrics.pairwise import euclidean_distances, rbf_kernel
@@ -27,7 +27,7 @@ class _ULSIF:
         self.n_centers, self.width_factors, self.regularisations = n_centers, width_factors, regularisations
         self.n_folds, self.seed = n_folds, seed
 
-    def fit(self, x: np.ndarray) -> "_ULSIF":
+    def fit(self, x: np.ndarray) -> _ULSIF:
         rng = np.random.default_rng(self.seed)
         self.x_normal_ = x
         self.centers_ = x[rng.permutation(len(x))[:self.n_centers]]
@@ -81,6 +81,21 @@ class DensityRatio(ClassicalDetector):
     batches that hold different shares of outliers, and ranking within a batch (AUROC) is what the
     score is for. σ is ``width_factors`` times the median distance from the batch to the centres;
     ``sigma_``, ``regularisation_`` and ``cv_`` hold the last batch's choice and criterion.
+
+    Parameters
+    ----------
+    n_centers : int, default 100
+        Kernel centres c_l (>= 1), drawn at random from the training data (all of it if it has fewer rows).
+        The model has one weight α_l per centre.
+    width_factors : sequence of float, default (0.25, 0.5, 1.0, 2.0)
+        Candidate kernel widths σ, as multiples of the median distance from (up to 500 rows of) the batch to
+        the centres; positive, non-empty.
+    regularisations : sequence of float, default (1e-3, 1e-2, 1e-1, 1.0)
+        Candidate λ; positive, non-empty. Every pair (σ, λ) is cross-validated on each scored batch.
+    n_folds : int, default 5
+        K (>= 2) of the cross-validation; ``fit`` and ``score`` need at least ``2 * n_folds`` samples.
+    seed : int, default 0
+        Seed of the centres, the rows used for the median distance, and the folds.
     """
 
     def __init__(self, n_centers: int = 100, width_factors: Sequence[float] = (0.25, 0.5, 1.0, 2.0),

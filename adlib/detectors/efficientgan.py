@@ -24,7 +24,7 @@ networks (one hidden layer of 64) 0.743 at 1e-3 and 0.752 at 1e-4 on seed 0.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import keras
 import numpy as np
@@ -38,7 +38,26 @@ from .anogan import l1_per_sample
 
 @keras.saving.register_keras_serializable(package="adlib")
 class BiGANModel(AdversarialModel):
-    """Encoder, generator and joint discriminator; the BiGAN training step; the EGBAD score."""
+    """Encoder, generator and joint discriminator; the BiGAN training step; the EGBAD score.
+
+    Parameters
+    ----------
+    encoder : keras.Model
+        E, from samples to codes.
+    generator : keras.Model
+        G, from codes to samples; its input size is the model's ``latent_dim``.
+    discriminator : keras.Model
+        D on pairs ``[x, z]``, returning ``[logit, features]``.
+    alpha : float, default 0.1
+        α, the weight of the discriminator term against the L1 reconstruction term in the score.
+    discrimination : {"feature_matching", "cross_entropy"}, default "feature_matching"
+        The score's discriminator term: L1 distance of D's features, or D's cross-entropy of calling the
+        reconstruction real.
+    reconstruction_weight : float, default 0.0
+        Weight of ``mean|x - G(E(x))|`` added to E's and G's training loss; 0 is the plain BiGAN.
+    **kwargs
+        Passed to ``AdversarialModel`` (``seed``) and ``keras.Model`` (e.g. ``name``).
+    """
 
     network_keys = ("encoder", "generator", "discriminator")
     loss_names = ("g_loss", "d_loss", "rec_loss")
@@ -94,7 +113,31 @@ class EfficientGAN(AdversarialDetector):
     ``alpha`` weighs the discriminator term (paper: 0.1); ``discrimination`` is
     ``"feature_matching"`` (default) or ``"cross_entropy"``; ``reconstruction_weight`` weighs the
     reconstruction term added to E's and G's loss (0: the paper's BiGAN; the paper's latent_dim is 200
-    and learning_rate 1e-5; see the module docstring for these defaults)."""
+    and learning_rate 1e-5; see the module docstring for these defaults).
+
+    Parameters
+    ----------
+    latent_dim : int, default 32
+        Size of the code of E and G (the paper: 200).
+    base_filters : int, default 32
+        Filters of the first convolution of the DCGAN networks and of D's image branch (doubled at every
+        stride-2 layer); unused for tables.
+    hidden : sequence of int, default (128, 64)
+        Widths of the dense layers of the table networks and of D's table branch; unused for images.
+    alpha : float, default 0.1
+        α in [0, 1], the weight of the discriminator term in the score.
+    discrimination : {"feature_matching", "cross_entropy"}, default "feature_matching"
+        How the score's discriminator term is computed (see the module docstring).
+    reconstruction_weight : float, default 100.0
+        Weight (>= 0) of ``mean|x - G(E(x))|`` in E's and G's loss; 0 is the paper's BiGAN.
+    learning_rate : float, default 1e-3
+        Adam step size of all networks (the paper: 1e-5).
+    beta_1 : float, default 0.5
+        Adam's ``beta_1``.
+    seed : int or None, default None
+        Seed of the codes drawn in training and of the shuffling of batches under a budget of steps. It does
+        not seed the initial weights: use :func:`adlib.seed_everything`.
+    """
 
     def __init__(self, latent_dim: int = 32, base_filters: int = 32, hidden: Sequence[int] = (128, 64),
                  alpha: float = 0.1, discrimination: str = "feature_matching", reconstruction_weight: float = 100.0,

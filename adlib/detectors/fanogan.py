@@ -7,7 +7,7 @@ with generator G and critic C frozen, an encoder E is trained to invert G on rea
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import keras
 import numpy as np
@@ -19,13 +19,43 @@ from ._gan import AdversarialDetector, AdversarialModel
 
 
 def mean_per_sample(values):
+    """Mean of ``values`` over all axes but the first: one number per sample.
+
+    Parameters
+    ----------
+    values : tensor
+        A batch, samples first.
+
+    Returns
+    -------
+    tensor
+        Shape ``(n,)``.
+    """
     return ops.mean(ops.reshape(values, (ops.shape(values)[0], -1)), axis=1)
 
 
 @keras.saving.register_keras_serializable(package="adlib")
 class FAnoGANModel(AdversarialModel):
     """Generator, critic and encoder. ``phase`` selects the training step: ``"gan"`` (WGAN-GP) or
-    ``"encoder"`` (izi_f, generator and critic frozen)."""
+    ``"encoder"`` (izi_f, generator and critic frozen).
+
+    Parameters
+    ----------
+    generator : keras.Model
+        G, from codes to samples; its input size is the model's ``latent_dim``.
+    critic : keras.Model
+        C, from samples to ``[score, features]``; the features enter izi_f.
+    encoder : keras.Model
+        E, from samples to codes, trained in the ``"encoder"`` phase.
+    kappa : float, default 1.0
+        κ, the weight of the critic-feature residual against the image residual in izi_f (loss and score).
+    n_critic : int, default 5
+        Critic updates per generator update; each takes its own slice of the batch.
+    gp_weight : float, default 10.0
+        Weight of WGAN-GP's gradient penalty in the critic's loss.
+    **kwargs
+        Passed to ``AdversarialModel`` (``seed``) and ``keras.Model`` (e.g. ``name``).
+    """
 
     network_keys = ("generator", "critic", "encoder")
     loss_names = ("g_loss", "d_loss", "gradient_penalty", "encoder_loss")
@@ -100,7 +130,32 @@ class FAnoGAN(AdversarialDetector):
     as in WGAN-GP, but a step size of 5e-4 rather than its 1e-4: the authors train for tens of
     thousands of steps, and at a budget of 500 steps the larger step learns a generator that the
     encoder can invert (MNIST digits 2/5/8, dev split: mean AUROC 0.63 with 1e-4 and one batch
-    for all critic updates, 0.90 with 5e-4 and fresh batches)."""
+    for all critic updates, 0.90 with 5e-4 and fresh batches).
+
+    Parameters
+    ----------
+    latent_dim : int, default 64
+        Size of G's code and E's output.
+    base_filters : int, default 16
+        Filters of the first convolution of the DCGAN networks (doubled at every stride-2 layer); unused for
+        tables.
+    hidden : sequence of int, default (128, 64)
+        Widths of the dense layers of the table networks; unused for images.
+    kappa : float, default 1.0
+        κ (>= 0), the weight of the critic-feature residual in izi_f.
+    n_critic : int, default 5
+        Critic updates (>= 1) per generator update, each on its own batch: a GAN-phase step draws
+        ``n_critic * batch_size`` samples.
+    gp_weight : float, default 10.0
+        Weight (>= 0) of the gradient penalty (WGAN-GP: 10).
+    learning_rate : float, default 5e-4
+        Adam step size of all phases (see above for why not 1e-4).
+    beta_1 : float, default 0.0
+        Adam's ``beta_1`` (``beta_2`` is 0.9), as in WGAN-GP.
+    seed : int or None, default None
+        Seed of the codes and interpolation weights drawn in training, and of the shuffling of batches under a
+        budget of steps. It does not seed the initial weights: use :func:`adlib.seed_everything`.
+    """
 
     def __init__(self, latent_dim: int = 64, base_filters: int = 16, hidden: Sequence[int] = (128, 64),
                  kappa: float = 1.0, n_critic: int = 5, gp_weight: float = 10.0, learning_rate: float = 5e-4,

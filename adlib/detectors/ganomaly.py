@@ -7,7 +7,7 @@ Score: ``mean((z - z_hat)**2)``. A discriminator's features make reconstructions
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import keras
 import numpy as np
@@ -19,7 +19,27 @@ from ._gan import AdversarialDetector, AdversarialModel, bce_logits
 
 @keras.saving.register_keras_serializable(package="adlib")
 class GANomalyModel(AdversarialModel):
-    """The four GANomaly networks and one training step of generator and discriminator."""
+    """The four GANomaly networks and one training step of generator and discriminator.
+
+    Parameters
+    ----------
+    encoder : keras.Model
+        G_E, from images to codes z.
+    decoder : keras.Model
+        G_D, from codes to reconstructions x_hat.
+    encoder2 : keras.Model
+        E, from reconstructions to codes z_hat (the detector passes a fresh clone of ``encoder``).
+    discriminator : keras.Model
+        From images to ``[logit, features]``; the features give the adversarial loss.
+    w_adv : float, default 1.0
+        Weight of the feature-matching adversarial loss in the generator's loss.
+    w_con : float, default 50.0
+        Weight of the contextual L1 loss ``mean|x - x_hat|``.
+    w_enc : float, default 1.0
+        Weight of the latent loss ``mean (z - z_hat)²``, the quantity that scores.
+    **kwargs
+        Passed to ``AdversarialModel`` (``seed``) and ``keras.Model`` (e.g. ``name``).
+    """
 
     network_keys = ("encoder", "decoder", "encoder2", "discriminator")
     loss_names = ("g_loss", "adv_loss", "con_loss", "enc_loss", "d_loss")
@@ -69,7 +89,14 @@ class GANomalyModel(AdversarialModel):
 
 class ReinitialiseCollapsedDiscriminator(keras.callbacks.Callback):
     """Re-draw the discriminator's weights when its loss falls below ``tolerance``: a discriminator
-    that wins outright gives the generator no gradient (GANomaly's reference code does the same)."""
+    that wins outright gives the generator no gradient (GANomaly's reference code does the same).
+
+    Parameters
+    ----------
+    tolerance : float, default 1e-5
+        Discriminator loss below which, after a batch, its weights are replaced by freshly initialised ones;
+        ``resets`` counts how often.
+    """
 
     def __init__(self, tolerance: float = 1e-5) -> None:
         super().__init__()
@@ -89,6 +116,29 @@ class GANomaly(AdversarialDetector):
 
     Scores are raw latent distances. The paper min-max scales them with the *test* set's extremes,
     which uses test data; AUROC does not change under that scaling, so we do not offer it.
+
+    Parameters
+    ----------
+    latent_dim : int, default 100
+        Size of the codes z and z_hat.
+    base_filters : int, default 16
+        Filters of the first convolution of the DCGAN networks (doubled at every stride-2 layer); unused for
+        tables.
+    hidden : sequence of int, default (128, 64)
+        Widths of the dense layers of the table networks; unused for images.
+    w_adv : float, default 1.0
+        Weight (>= 0) of the adversarial (feature-matching) loss.
+    w_con : float, default 50.0
+        Weight (>= 0) of the contextual L1 reconstruction loss (the paper: 50).
+    w_enc : float, default 1.0
+        Weight (>= 0) of the latent loss between z and z_hat.
+    learning_rate : float, default 2e-4
+        Adam step size of the generator and the discriminator.
+    beta_1 : float, default 0.5
+        Adam's ``beta_1``.
+    seed : int or None, default None
+        Seed of the shuffling of batches under a budget of steps. It does not seed the initial weights: use
+        :func:`adlib.seed_everything`.
     """
 
     def __init__(self, latent_dim: int = 100, base_filters: int = 16, hidden: Sequence[int] = (128, 64),

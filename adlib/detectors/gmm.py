@@ -14,7 +14,7 @@ relative to the energy and covariance terms.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import keras
 import numpy as np
@@ -22,7 +22,7 @@ import tensorflow as tf
 from keras import layers, ops
 
 from ..base import NumericalError
-from ._keras import KerasDetector, SerializesNetworks
+from ._keras import KerasDetector, SerializesNetworks, replica_gradients
 
 EPS = 1e-12
 
@@ -38,6 +38,22 @@ def reconstruction_features(x, x_hat, distance: str = "relative", max_distance: 
     ``min(|x|, |x'|)`` as Alibi Detect does; ``"absolute"`` is ``|x - x'|``. Distances are clipped at
     ``max_distance``. On standardised data, centred at zero, ``|x|`` is small for typical samples,
     which makes the paper's ratio noisy; the other two avoid that.
+
+    Parameters
+    ----------
+    x : tensor
+        A batch, samples first (flattened here).
+    x_hat : tensor
+        Its reconstruction, of the same shape.
+    distance : {"relative", "relative_min", "absolute"}, default "relative"
+        Which reconstruction distance, as above.
+    max_distance : float, default 100.0
+        Upper clip of the distance, so that a sample with ``|x|`` near zero cannot give an extreme feature.
+
+    Returns
+    -------
+    tensor
+        Shape ``(n, 2)``: the distance and the cosine similarity of every sample.
     """
     n = ops.shape(x)[0]
     x, x_hat = ops.reshape(x, (n, -1)), ops.reshape(x_hat, (n, -1))
@@ -58,6 +74,18 @@ def gmm_parameters(gamma, z):
 
     Covariances are computed from centred samples, which keeps them positive semi-definite in
     float32 (the shortcut E[zz^T] - mu mu^T can lose that to cancellation).
+
+    Parameters
+    ----------
+    gamma : tensor
+        Soft memberships, shape (N, K), rows summing to 1.
+    z : tensor
+        The samples, shape (N, D).
+
+    Returns
+    -------
+    phi, mu, cov : tensor
+        Shapes (K,), (K, D) and (K, D, D).
     """
     s0 = ops.sum(gamma, axis=0)
     phi = s0 / ops.cast(ops.shape(z)[0], z.dtype)
@@ -69,20 +97,64 @@ def gmm_parameters(gamma, z):
 
 def gmm_sufficient_statistics(gamma, z) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Float64 sums over a batch, to accumulate the mixture over many batches:
-    sum gamma (K,), sum gamma z (K, D), sum gamma z z^T (K, D, D)."""
+    sum gamma (K,), sum gamma z (K, D), sum gamma z z^T (K, D, D).
+
+    Parameters
+    ----------
+    gamma : array-like
+        Soft memberships of one batch, shape (N, K).
+    z : array-like
+        The batch's samples, shape (N, D).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        The three sums, float64, to be added over batches and passed to
+        :func:`gmm_parameters_from_statistics`.
+    """
     gamma, z = np.asarray(gamma, dtype=np.float64), np.asarray(z, dtype=np.float64)
     return gamma.sum(axis=0), gamma.T @ z, np.einsum("nk,nd,ne->kde", gamma, z, z)
 
 
 def gmm_parameters_from_statistics(s0, s1, s2, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mixture weights, means and covariances (float64) from accumulated sufficient statistics."""
+    """Mixture weights, means and covariances (float64) from accumulated sufficient statistics.
+
+    Parameters
+    ----------
+    s0, s1, s2 : numpy.ndarray
+        Sums of gamma (K,), gamma z (K, D) and gamma z z^T (K, D, D) over all samples
+        (:func:`gmm_sufficient_statistics`).
+    n : int
+        The number of samples summed over.
+
+    Returns
+    -------
+    phi, mu, cov : numpy.ndarray
+        Weights (K,), means (K, D) and covariances (K, D, D), the covariances made exactly symmetric.
+    """
     mu = s1 / (s0[:, None] + EPS)
     cov = s2 / (s0[:, None, None] + EPS) - np.einsum("kd,ke->kde", mu, mu)
     return s0 / n, mu, 0.5 * (cov + np.transpose(cov, (0, 2, 1)))
 
 
 def gmm_energy(z, phi, mu, cov, jitter: float = 1e-6):
-    """Sample energy ``-log sum_k phi_k N(z | mu_k, cov_k)`` via a Cholesky factor and log-sum-exp."""
+    """Sample energy ``-log sum_k phi_k N(z | mu_k, cov_k)`` via a Cholesky factor and log-sum-exp.
+
+    Parameters
+    ----------
+    z : tensor
+        Samples, shape (N, D).
+    phi, mu, cov : tensor
+        Mixture weights (K,), means (K, D) and covariances (K, D, D).
+    jitter : float, default 1e-6
+        Added to every covariance diagonal before the Cholesky factorisation, which fails on a singular
+        covariance.
+
+    Returns
+    -------
+    tensor
+        The energy of every sample, shape (N,).
+    """
     d = ops.shape(z)[1]
     eye = ops.eye(d, dtype=z.dtype)
     chol = ops.cholesky(cov + jitter * eye[None])                          # (K, D, D), lower
@@ -100,6 +172,39 @@ class GMMModel(SerializesNetworks, keras.Model):
 
     ``phi``, ``mu`` and ``cov`` are non-trainable weights, set after training from the whole
     training set (:meth:`set_mixture`), so they are saved with the model.
+
+    Parameters
+    ----------
+    encoder : keras.Model
+        Compression encoder: from samples to the code (to features, for the variational heads, when
+        ``variational``).
+    decoder : keras.Model
+        From codes back to samples.
+    estimator : keras.Model
+        Estimation network, from ``z`` (size ``latent_dim + 2``) to ``n_gmm`` softmax memberships.
+    latent_dim : int
+        Size of the code ``z_c``.
+    n_gmm : int
+        Mixture components K.
+    variational : bool, default False
+        Add mean and log-variance heads and sample the code in training (VAEGMM).
+    lambda_energy : float, default 0.1
+        Weight of the mean sample energy in the loss.
+    lambda_cov : float, default 0.005
+        Weight of the penalty on small covariance diagonals, which keeps the covariances from becoming
+        singular.
+    beta : float, default 1.0
+        Weight of the KL term (variational only).
+    cov_jitter : float, default 1e-6
+        Added to covariance diagonals in :func:`gmm_energy`.
+    distance : {"relative", "relative_min", "absolute"}, default "relative"
+        The reconstruction distance in ``z`` (:func:`reconstruction_features`).
+    reconstruction : {"mean", "sum"}, default "mean"
+        Reconstruction error averaged or summed over features (see the module docstring).
+    seed : int or None, default None
+        Seed of the ``keras.random.SeedGenerator`` that samples the variational code; saved in the config.
+    **kwargs
+        Passed to ``keras.Model`` (e.g. ``name``, or what ``get_config`` saved when a model is loaded).
     """
 
     network_keys = ("encoder", "decoder", "estimator")
@@ -174,7 +279,7 @@ class GMMModel(SerializesNetworks, keras.Model):
         x = data[0] if isinstance(data, tuple) else data
         with tf.GradientTape() as tape:
             values = self._loss_terms(x, training=True)
-        grads = tape.gradient(values["loss"], self.trainable_variables)
+        grads = replica_gradients(tape, values["loss"], self.trainable_variables)
         self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
         return self._track(values)
 
@@ -211,7 +316,24 @@ def _check_choices(distance: str, reconstruction: str) -> None:
 
 
 def estimation_network(input_dim: int, n_gmm: int, hidden: int = 10, dropout: float = 0.5) -> keras.Model:
-    """DAGMM's estimation network: dense tanh layer, dropout, softmax over mixture components."""
+    """DAGMM's estimation network: dense tanh layer, dropout, softmax over mixture components.
+
+    Parameters
+    ----------
+    input_dim : int
+        Size of ``z``, the code plus the two reconstruction features.
+    n_gmm : int
+        Mixture components, the size of the softmax output.
+    hidden : int, default 10
+        Units of the tanh layer.
+    dropout : float, default 0.5
+        Dropout rate after it, active in training only.
+
+    Returns
+    -------
+    keras.Model
+        The network, named ``"estimator"``.
+    """
     z_in = keras.Input((input_dim,), name="z")
     h = layers.Dense(hidden, activation="tanh")(z_in)
     h = layers.Dropout(dropout)(h)
@@ -222,7 +344,54 @@ class AEGMM(KerasDetector):
     """DAGMM with a plain autoencoder (Alibi Detect's OutlierAEGMM). Score: sample energy.
 
     Defaults follow Alibi Detect's KDD Cup example (encoder 60-30-10 tanh, code size 1 for tables, 2
-    mixture components; images get the DCGAN backbone and a 16-number code) and the paper's loss weights (0.1 and 0.005).
+    mixture components; images get the DCGAN backbone and a 16-number code) and the paper's loss weights
+    (0.1 and 0.005).
+
+    Parameters
+    ----------
+    latent_dim : int or None, default None
+        Size (>= 1) of the code ``z_c``. None: the input size of your ``decoder`` if given, else 1 for tables
+        (2 for :class:`VAEGMM`) and 16 for images.
+    n_gmm : int, default 2
+        Mixture components K (>= 1).
+    hidden : sequence of int, default (60, 30, 10)
+        Widths of the dense layers of the default table encoder; the decoder uses them in reverse. Unused for
+        images.
+    base_filters : int, default 16
+        Filters of the first convolution of the default image networks (doubled at every stride-2 layer).
+        Unused for tables.
+    activation : str, default "tanh"
+        Activation of the dense layers of the default table networks (Alibi Detect's choice); unused for images.
+    estimator_hidden : int, default 10
+        Units of the estimation network's tanh layer; unused when ``estimator`` is given.
+    dropout : float, default 0.5
+        Dropout rate of the estimation network; unused when ``estimator`` is given.
+    lambda_energy : float, default 0.1
+        Weight of the mean sample energy in the loss (the paper: 0.1).
+    lambda_cov : float, default 0.005
+        Weight of the penalty on small covariance diagonals (the paper: 0.005).
+    beta : float, default 1.0
+        Weight of the KL term; used by :class:`VAEGMM` only.
+    cov_jitter : float, default 1e-6
+        Amount (>= 0) added to covariance diagonals when computing energies; raise it if training or scoring
+        reports a singular covariance.
+    distance : {"relative", "relative_min", "absolute"}, default "relative"
+        The reconstruction distance in ``z`` (:func:`reconstruction_features`); the paper's is
+        ``"relative"``.
+    reconstruction : {"mean", "sum"}, default "mean"
+        Reconstruction error averaged (Alibi Detect) or summed (the paper) over features.
+    encoder : keras.Model or None, default None
+        Your own compression encoder (from samples to codes, or, for VAEGMM, to features under the variational
+        heads). Give both ``encoder`` and ``decoder`` or neither.
+    decoder : keras.Model or None, default None
+        Your own decoder, from codes to samples.
+    estimator : keras.Model or None, default None
+        Your own estimation network, from ``latent_dim + 2`` inputs to ``n_gmm`` softmax memberships.
+    learning_rate : float, default 1e-4
+        Step size of the Adam optimiser.
+    seed : int or None, default None
+        Seed of the shuffling of batches under a budget of steps (and of the code sampled in VAEGMM's
+        training). It does not seed the initial weights: use :func:`adlib.seed_everything`.
     """
 
     variational = False
@@ -296,6 +465,17 @@ class VAEGMM(AEGMM):
 
     Training samples the code; scoring uses the posterior mean, so scores are deterministic.
     Defaults follow Alibi Detect's KDD Cup example (encoder 20-15-7 tanh, code size 2 for tables).
+
+    Parameters
+    ----------
+    latent_dim : int or None, default None
+        Size of the code. None: the input size of your ``decoder`` if given, else 2 for tables and 16 for
+        images.
+    hidden : sequence of int, default (20, 15, 7)
+        Widths of the dense layers of the default table encoder (the variational heads go on its last layer);
+        the decoder uses them in reverse.
+    **kwargs
+        The other parameters of :class:`AEGMM`, with its defaults; ``beta`` weighs the KL term here.
     """
 
     variational = True

@@ -10,7 +10,7 @@ weights over training (see :class:`OCGAN`).
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import keras
 import numpy as np
@@ -18,12 +18,31 @@ import tensorflow as tf
 from keras import layers, ops
 
 from .. import nets
-from ._gan import (AdversarialDetector, AdversarialModel, AveragesWeights, averaged_copy, bce_logits,
-                   checked_average_decay)
+from ._gan import (
+    AdversarialDetector,
+    AdversarialModel,
+    AveragesWeights,
+    averaged_copy,
+    bce_logits,
+    checked_average_decay,
+)
 
 
 def latent_discriminator(latent_dim: int, hidden: Sequence[int] = (128, 64)) -> keras.Model:
-    """Dense discriminator on codes: real = samples of U(-1, 1)^d, fake = encodings."""
+    """Dense discriminator on codes: real = samples of U(-1, 1)^d, fake = encodings.
+
+    Parameters
+    ----------
+    latent_dim : int
+        Size of the codes.
+    hidden : sequence of int, default (128, 64)
+        Widths of the dense LeakyReLU layers.
+
+    Returns
+    -------
+    keras.Model
+        One logit per code, named ``"latent_discriminator"``.
+    """
     z_in = keras.Input((latent_dim,), name="z")
     h = z_in
     for units in hidden:
@@ -35,7 +54,33 @@ def latent_discriminator(latent_dim: int, hidden: Sequence[int] = (128, 64)) -> 
 class OCGANModel(AveragesWeights, AdversarialModel):
     """Encoder, decoder, latent and visual discriminators, classifier, and one OCGAN training step;
     ``average_encoder`` and ``average_decoder`` hold moving averages of the encoder's and decoder's
-    weights (decay ``average_decay``), which score."""
+    weights (decay ``average_decay``), which score.
+
+    Parameters
+    ----------
+    encoder, decoder : keras.Model
+        En (codes in (-1, 1)^d) and De.
+    latent_discriminator : keras.Model
+        D_l, from codes to one logit.
+    visual_discriminator : keras.Model
+        D_v, from images to ``[logit, features]``.
+    classifier : keras.Model
+        C, from images to a logit (or ``[logit, ...]``): reconstruction of a real image or not.
+    average_encoder, average_decoder : keras.Model
+        Copies of En and De (:func:`~adlib.detectors._gan.averaged_copy`) that hold the moving averages.
+    noise_std : float, default 0.2
+        Std of the Gaussian noise added to the training inputs of En.
+    w_rec : float, default 10.0
+        Weight of the reconstruction error in En's and De's loss.
+    mining_steps : int, default 5
+        Gradient steps of informative-negative mining.
+    mining_step_size : float, default 0.1
+        Step size of each mining step.
+    average_decay : float, default 0.99
+        Cap of the moving average's decay; 0 makes the averages the last weights.
+    **kwargs
+        Passed to ``AdversarialModel`` (``seed``) and ``keras.Model`` (e.g. ``name``).
+    """
 
     network_keys = ("encoder", "decoder", "latent_discriminator", "visual_discriminator", "classifier",
                     "average_encoder", "average_decoder")
@@ -129,7 +174,15 @@ class OCGANModel(AveragesWeights, AdversarialModel):
 
 
 class StartMining(keras.callbacks.Callback):
-    """Switch informative-negative mining on from epoch ``start_epoch`` (counted over all fit calls)."""
+    """Switch informative-negative mining on from epoch ``start_epoch`` (counted over all fit calls).
+
+    Parameters
+    ----------
+    start_epoch : int
+        The first epoch, counted over all fit calls, with mining on.
+    epochs_done : int
+        Keras epochs of earlier fit calls, added to this fit's epoch number.
+    """
 
     def __init__(self, start_epoch: int, epochs_done: int) -> None:
         super().__init__()
@@ -157,6 +210,36 @@ class OCGAN(AdversarialDetector):
     with the last weights, 0.893/0.925/0.947/0.890 averaged (not re-measured at 3e-3).
     ``encode``, ``decode`` and ``reconstruct`` use the averaged networks too; ``mine`` uses the
     trained decoder and classifier, as training does.
+
+    Parameters
+    ----------
+    latent_dim : int, default 16
+        Size of the codes, bounded to (-1, 1) by tanh.
+    base_filters : int, default 16
+        Filters of the first convolution of every network (doubled at every stride-2 layer).
+    mining : bool, default True
+        Informative-negative mining on or off.
+    mining_steps : int, default 5
+        Gradient steps (>= 0) of each mining.
+    mining_step_size : float, default 0.1
+        Step size (>= 0) of each mining step.
+    mining_start_epoch : int, default 0
+        First Keras epoch (>= 0, counted over all fit calls) with mining on; under a budget of steps the
+        Keras epochs are the (up to) ten equal parts of the budget.
+    noise_std : float, default 0.14
+        Std (>= 0) of the Gaussian noise added to the encoder's training inputs.
+    w_rec : float, default 500.0
+        Weight of the reconstruction error against the adversarial losses of En and De.
+    learning_rate : float, default 3e-3
+        Adam step size of every network.
+    beta_1 : float, default 0.5
+        Adam's ``beta_1``.
+    average_decay : float, default 0.99
+        Decay in [0, 1) of the moving averages of En's and De's weights that score; 0 scores with the last
+        weights.
+    seed : int or None, default None
+        Seed of the noise and codes drawn in training and of the shuffling of batches under a budget of steps.
+        It does not seed the initial weights: use :func:`adlib.seed_everything`.
     """
 
     def __init__(self, latent_dim: int = 16, base_filters: int = 16, mining: bool = True,

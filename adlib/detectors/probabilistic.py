@@ -21,7 +21,7 @@ class _IndependentGaussians:
     def __init__(self, var_floor: float) -> None:
         self.var_floor = var_floor
 
-    def fit(self, x: np.ndarray) -> "_IndependentGaussians":
+    def fit(self, x: np.ndarray) -> _IndependentGaussians:
         self.mean_ = x.mean(axis=0)
         self.var_ = x.var(axis=0) + self.var_floor
         return self
@@ -37,6 +37,11 @@ class NaiveBayes(ClassicalDetector):
     score(x) = −log p(x) = Σ_j [½ log 2πσ_j² + (x_j − μ_j)² / 2σ_j²]; the feature scores are the
     terms of that sum, so they say which features made a sample unlikely. ``var_floor`` is added to
     every variance, so that a constant feature (a blank pixel) does not divide by zero.
+
+    Parameters
+    ----------
+    var_floor : float, default 1e-6
+        Amount (> 0) added to every feature's variance.
     """
 
     has_feature_score = True
@@ -69,6 +74,20 @@ class GMM(ClassicalDetector):
     ``n_components="auto"`` fits 1 to ``max_components`` components and keeps the number with the
     lowest BIC on the training data, so no labels are needed; ``n_components_`` is the number
     chosen. ``reg_covar`` is added to every covariance diagonal (flat directions).
+
+    Parameters
+    ----------
+    n_components : int or "auto", default "auto"
+        Mixture components (>= 1), or ``"auto"`` to choose their number by BIC.
+    max_components : int, default 8
+        The largest number (>= 1) tried by ``"auto"`` (at most half the number of training samples).
+    covariance_type : {"full", "tied", "diag", "spherical"}, default "full"
+        scikit-learn's ``covariance_type``; anything but ``"full"`` gives up correlations, or per-component
+        shapes, for fewer parameters.
+    reg_covar : float, default 1e-6
+        scikit-learn's ``reg_covar``, added to every covariance diagonal.
+    seed : int, default 0
+        scikit-learn's ``random_state`` (2 initialisations per fit).
     """
 
     def __init__(self, n_components: int | str = "auto", max_components: int = 8,

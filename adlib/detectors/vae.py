@@ -8,14 +8,14 @@ the code for straying from the prior (``score_type="elbo"``).
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
-from ._keras import SerializesNetworks
+from ._keras import SerializesNetworks, replica_gradients
 from .autoencoder import ReconstructionDetector, top_percent_mean
 
 OBSERVATION_MODELS = ("fixed", "diagonal")
@@ -30,6 +30,29 @@ class VAEModel(SerializesNetworks, keras.Model):
     ``0.5 * sum(((x - x_hat) / s)^2) + sum(log s) + const + beta * KL(q(z|x) || N(0, I))``,
     where ``s`` is a fixed scale (``observation="fixed"``) or one learned scale per feature
     (``"diagonal"``).
+
+    Parameters
+    ----------
+    encoder : keras.Model
+        Maps inputs to features; the model adds two dense heads of ``latent_dim`` units on top, the posterior
+        mean and log-variance.
+    decoder : keras.Model
+        Maps a code of size ``latent_dim`` back to the input shape.
+    latent_dim : int
+        Size of the code.
+    beta : float, default 1.0
+        Weight of the KL term in the loss; 1 is the ELBO, larger values pull the codes harder towards the
+        prior.
+    observation : {"fixed", "diagonal"}, default "fixed"
+        The Gaussian likelihood's scale ``s``: fixed at ``obs_scale``, or one learned scale per output feature
+        (a weight initialised to ``log(obs_scale)``).
+    obs_scale : float, default 0.05
+        ``s`` for ``"fixed"``, the starting ``s`` for ``"diagonal"``. The squared error is divided by ``s²``,
+        so a smaller scale weighs reconstruction more against the KL term.
+    seed : int or None, default None
+        Seed of the ``keras.random.SeedGenerator`` that draws the reparameterisation noise; saved in the config.
+    **kwargs
+        Passed to ``keras.Model`` (e.g. ``name``, or what ``get_config`` saved when a model is loaded).
     """
 
     def __init__(self, encoder: keras.Model, decoder: keras.Model, latent_dim: int, beta: float = 1.0,
@@ -86,7 +109,7 @@ class VAEModel(SerializesNetworks, keras.Model):
         x = data[0] if isinstance(data, tuple) else data
         with tf.GradientTape() as tape:
             loss, nll, kl = self._loss_terms(x, training=True)
-        grads = tape.gradient(loss, self.trainable_variables)
+        grads = replica_gradients(tape, loss, self.trainable_variables)
         self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
         return self._track(loss, nll, kl)
 
@@ -113,6 +136,45 @@ class VAE(ReconstructionDetector):
     top ``outlier_perc`` percent of them (instance score). ``"elbo"`` scores by the Gaussian negative
     log-likelihood of each feature and, per instance, their sum plus ``KL(q(z|x) || N(0, I))``: the
     negative ELBO. An input the decoder can rebuild only from an unlikely code is then still flagged.
+
+    Parameters
+    ----------
+    latent_dim : int or None, default None
+        Size of the code. None: the input size of your ``decoder`` if given, else 2 for tables and 16 for
+        images (``KerasDetector.code_size``).
+    hidden : sequence of int, default (20, 15, 7)
+        Widths of the dense layers of the default table encoder (the heads go on its last layer); the decoder
+        uses them in reverse. Unused for images.
+    base_filters : int, default 16
+        Filters of the first convolution of the default image networks (the DCGAN backbone, doubled at every
+        stride-2 layer). Unused for tables.
+    encoder : keras.Model or None, default None
+        Your own encoder, from inputs to features (not to the code: the mean and log-variance heads are added).
+        Give both ``encoder`` and ``decoder`` or neither.
+    decoder : keras.Model or None, default None
+        Your own decoder, from a code to the input shape.
+    beta : float, default 1.0
+        Weight (>= 0) of the KL term in the training loss; 1 is the ELBO.
+    observation : {"fixed", "diagonal"}, default "fixed"
+        Likelihood scale: fixed at ``obs_scale``, or learned per feature (starting at ``obs_scale``).
+    obs_scale : float, default 0.05
+        The likelihood's std (> 0), or its starting value; the smaller, the more the loss weighs reconstruction
+        against the KL term. It also scales the ``"elbo"`` score.
+    samples : int, default 10
+        Posterior draws (>= 1) averaged per input when scoring; each costs one pass of the decoder, and more
+        draws make the score less noisy.
+    outlier_perc : float, default 100.0
+        Percentage in (0, 100] of the highest feature scores averaged into the ``"mse"`` instance score; must
+        be 100 with ``score_type="elbo"``.
+    score_type : {"mse", "elbo"}, default "mse"
+        Score by squared reconstruction error, or by the negative ELBO (Gaussian negative log-likelihood plus
+        KL), see above. :meth:`using_score` switches a trained VAE.
+    learning_rate : float, default 1e-3
+        Step size of the Adam optimiser.
+    seed : int or None, default None
+        Seed of the noise drawn in training, of the shuffling of batches under a budget of steps, and of the
+        posterior draws when scoring (seed 0 when None, so scores repeat either way). It does not seed the
+        initial weights: use :func:`adlib.seed_everything`.
     """
 
     def __init__(self, latent_dim: int | None = None, hidden: Sequence[int] = (20, 15, 7),
@@ -159,7 +221,7 @@ class VAE(ReconstructionDetector):
         parts = [self.model_.encode(x[i:i + batch_size], training=False) for i in range(0, len(x), batch_size)]
         return tuple(np.concatenate([ops.convert_to_numpy(p[k]) for p in parts]) for k in (0, 1))
 
-    def using_score(self, score_type: str) -> "VAE":
+    def using_score(self, score_type: str) -> VAE:
         """The same trained VAE scoring by ``score_type`` instead: it shares the network, has no
         threshold yet, and lets one compare scores without training twice."""
         self._require_fitted()

@@ -1,0 +1,150 @@
+"""The built book in a real browser (headless Chromium, driven by Playwright), with the network cut off:
+equations render, local images and links resolve, every chapter opens its own notebook in Colab,
+and no table is wider than the text column. Run after the book is built (``make test`` does);
+screenshots of three pages go to ``_build/screenshots/``."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+
+from adlib.links import TAG, colab_url
+
+ROOT = Path(__file__).resolve().parents[2]
+HTML = ROOT / "_build" / "html"
+SHOTS = ROOT / "_build" / "screenshots"
+SKIP_DIRS = {"_static", "_sources", "_images"}
+GENERATED = {"genindex.html", "search.html", "py-modindex.html"}
+SCREENSHOTS = {"intro": "book/intro.html", "chapter": "notebooks/04_ocgan_mnist.html",
+               "benchmark": "book/benchmark.html"}
+
+
+def built_pages() -> list[str]:
+    if not (HTML / "index.html").exists():
+        return []
+    return sorted(p.relative_to(HTML).as_posix() for p in HTML.rglob("*.html")
+                  if not SKIP_DIRS & set(p.relative_to(HTML).parts) and p.name not in GENERATED)
+
+
+def chromium() -> str:
+    """Debian's chromium, or another Chromium-based browser named by ADLIB_CHROMIUM."""
+    for candidate in (os.environ.get("ADLIB_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
+        if candidate and (path := shutil.which(candidate)):
+            return path
+    pytest.fail("no Chromium found: install Debian's `chromium` (.ci/run does) or set ADLIB_CHROMIUM")
+
+
+PAGES = built_pages()
+
+# What each page reports about itself, once MathJax has finished typesetting.
+INSPECT = """async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
+  const column = document.querySelector("article.bd-article") || document.querySelector("main");
+  const width = column ? column.getBoundingClientRect().width : window.innerWidth;
+  return {
+    mathSource: document.querySelectorAll(".math, div.math, span.math").length,
+    mathRendered: document.querySelectorAll("mjx-container").length,
+    mathErrors: Array.from(document.querySelectorAll("mjx-merror")).map(e => e.textContent).slice(0, 5),
+    images: Array.from(document.images).map(i => ({src: i.src, ok: i.complete && i.naturalWidth > 0})),
+    links: Array.from(document.querySelectorAll("a[href]")).map(a => a.href),
+    colab: Array.from(document.querySelectorAll("a[href*='colab.research.google.com/github/']")).map(a => a.href),
+    columnWidth: width,
+    wideTables: Array.from(column ? column.querySelectorAll("table") : [])
+      .map(t => ({width: Math.round(t.getBoundingClientRect().width),
+                  head: (t.querySelector("tr") || t).textContent.trim().replace(/\\s+/g, " ").slice(0, 80)}))
+      .filter(t => t.width > width + 1),
+  };
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not PAGES:
+        pytest.fail(f"no built book under {HTML}: run `make build-book` first")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def reports(browser) -> dict[str, dict]:
+    """Every page opened once at 1280×900 with every non-file request refused (an offline reader)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    refused: list[str] = []
+
+    def offline(route):
+        if route.request.url.startswith("file://"):
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", offline)
+    out = {}
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for page_path in PAGES:
+        page = context.new_page()
+        page.goto((HTML / page_path).as_uri(), wait_until="load")
+        out[page_path] = page.evaluate(INSPECT)
+        for name, shot_path in SCREENSHOTS.items():
+            if shot_path == page_path:
+                page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
+        page.close()
+    context.close()
+    out["__refused__"] = {"urls": sorted(set(refused))}
+    (SHOTS / "report.json").write_text(json.dumps(out, indent=1))
+    return out
+
+
+def test_the_book_has_its_pages():
+    assert "book/intro.html" in PAGES and "book/benchmark.html" in PAGES, PAGES[:5]
+    assert sum(p.startswith("notebooks/") for p in PAGES) >= 9
+
+
+@pytest.mark.parametrize("page_path", PAGES)
+def test_equations_render_offline(reports, page_path):
+    report = reports[page_path]
+    assert not report["mathErrors"], report["mathErrors"]
+    if report["mathSource"]:
+        assert report["mathRendered"] >= 1, "the page has equations but MathJax rendered none (loaded from the build?)"
+
+
+@pytest.mark.parametrize("page_path", PAGES)
+def test_local_images_and_links_resolve(reports, page_path):
+    report = reports[page_path]
+    broken = [i["src"] for i in report["images"] if i["src"].startswith("file://") and not i["ok"]]
+    assert not broken, broken
+    missing = []
+    for href in report["links"]:
+        url = urlparse(href)
+        if url.scheme == "file" and not Path(unquote(url.path)).exists():
+            missing.append(href)
+    assert not missing, missing
+
+
+@pytest.mark.parametrize("page_path", [p for p in PAGES if p.startswith("notebooks/")])
+def test_chapter_opens_its_own_notebook_in_colab(reports, page_path):
+    own = colab_url(page_path.removesuffix(".html") + ".ipynb")
+    links = reports[page_path]["colab"]
+    assert links, "no Colab link on the page"
+    assert set(links) == {own}, (own, sorted(set(links)))
+    assert f"/blob/{TAG}/" in own
+
+
+@pytest.mark.parametrize("page_path", PAGES)
+def test_no_table_is_wider_than_the_column(reports, page_path):
+    report = reports[page_path]
+    assert not report["wideTables"], (report["columnWidth"], report["wideTables"])
+
+
+def test_screenshots_were_saved(reports):
+    for name in SCREENSHOTS:
+        assert (SHOTS / f"{name}.png").stat().st_size > 10_000, name
