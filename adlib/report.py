@@ -127,7 +127,7 @@ def all_records_block(n_records: int) -> str:
     """A collapsed table of every record, read from the CSV when the book is built."""
     return (f"\n## All records\n\n:::{{dropdown}} All {n_records} records (also in "
             f"{{download}}`{RECORDS_CSV} <{RECORDS_CSV}>`, with every field)\n\n```{{csv-table}}\n:file: {TABLE_CSV}\n"
-            ":header-rows: 1\n:class: small\n```\n:::\n")
+            ":header-rows: 1\n:class: adlib-records\n:widths: 16 10 10 7 6 5 6 40\n```\n:::\n")
 
 
 def benchmark_page(directory: str | Path) -> str:

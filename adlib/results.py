@@ -8,11 +8,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from . import profiles
 
 METRICS = ("auroc", "auprc", "precision", "recall", "f1", "accuracy", "false_positive_rate",
            "seconds_per_sample", "seconds_per_epoch", "speedup")
 REQUIRED = ("method", "dataset", "protocol", "metric", "value")
+# What a chapter shows of its records: the measured number, its spread and the paper's beside it. The
+# settings recorded with a number (batch size, steps, ...) stay in the JSON file and in the CSV.
+SHOWN = ("method", "protocol", "metric", "value", "std", "n_runs", "paper")
 
 
 class Results:
@@ -46,6 +51,12 @@ class Results:
         if paper is not None:
             row.update(paper=paper, paper_source=paper_source)
         self.rows.append(row)
+
+    def table(self, *extra: str) -> pd.DataFrame:
+        """The records as a compact table for the page: the :data:`SHOWN` columns that any record has,
+        and the ``extra`` settings named (say ``"search_steps"``) where rows differ only by them."""
+        frame = pd.DataFrame(self.rows)
+        return frame[[c for c in (*SHOWN, *extra) if c in frame.columns]]
 
     def directory(self) -> Path:
         if os.environ.get("ADLIB_RESULTS"):

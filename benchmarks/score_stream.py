@@ -44,7 +44,7 @@ def main() -> None:
     print(f"AEGMM fitted on {len(alibi.x_train):,} normal rows; peak memory so far {peak_rss_mb():.0f} MB")
     for batch_size in args.batch_sizes:
         start = time.perf_counter()
-        scores = detector.score(kdd_like_rows(alibi.x_train, args.rows, args.chunk), batch_size=batch_size)
+        scores = detector.score(kdd_like_rows(alibi.x_train, args.rows, args.chunk), batch_size=batch_size, verbose=0)
         seconds, n = time.perf_counter() - start, len(scores)
         print(f"batch_size {batch_size:>6}: {n:,} rows in {seconds:.1f} s = {n / seconds:,.0f} rows/s; "
               f"peak resident memory {peak_rss_mb():.0f} MB")

@@ -3,7 +3,16 @@
 Notebooks are checked with ``--nbval-lax``: every cell must run without error, and only cells
 marked ``# NBVAL_CHECK_OUTPUT`` (data shapes, settings, parameter counts) are compared with the
 committed outputs. Figures, HTML tables and stderr (progress bars, warnings) are never compared.
+
+``make nbval`` runs two notebooks at a time (pytest-xdist, one worker per core, each notebook's
+cells on one worker in order); every kernel then uses one thread, so that the two do not fight
+over the cores.
 """
+import os
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for _name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(_name, "1")  # inherited by the kernel the worker starts
 
 
 def pytest_collectstart(collector):

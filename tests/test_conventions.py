@@ -148,3 +148,43 @@ def test_a_keras_detector_scores_a_stream_like_the_array(manifold_data):
     ae = adlib.AE(seed=0).fit(x_train, steps=20, verbose=0)
     np.testing.assert_allclose(ae.score(tf.data.Dataset.from_tensor_slices(x_test).batch(64)), ae.score(x_test),
                                rtol=1e-5)
+
+
+# ---------------------------------------------------------------- progress of long scoring
+def test_latent_search_scoring_shows_progress_unless_silenced(capsys):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(size=(40, 16, 16, 1)).astype(np.float32)
+    detector = adlib.AnoGAN(latent_dim=8, base_filters=8, n_seeds=2, search_steps=2).fit(x, steps=2, verbose=0)
+    capsys.readouterr()
+    loud = detector.score(x[:10])
+    assert "10/10" in capsys.readouterr().out, "AnoGAN's search shows a Keras progress bar by default"
+    quiet = detector.score(x[:10], verbose=0)
+    assert capsys.readouterr().out == ""
+    np.testing.assert_array_equal(loud, quiet)
+    detector.infer_threshold(x[10:20], verbose=0)
+    detector.predict(x[:5], verbose=0)
+    assert capsys.readouterr().out == "", "verbose=0 silences infer_threshold and predict too"
+
+
+def test_a_progress_bar_on_request_does_not_change_the_scores(capsys):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(5000, 4)).astype(np.float32)
+    detector = adlib.HotellingT2().fit(x)
+    capsys.readouterr()
+    quiet = detector.score(x)
+    assert capsys.readouterr().out == "", "one pass over an array is fast: no bar by default"
+    loud = detector.score(x, batch_size=64, verbose=1)  # scored in chunks of 16 batches behind the bar
+    assert "5000/5000" in capsys.readouterr().out
+    np.testing.assert_array_equal(loud, quiet)
+    with pytest.raises(ValueError, match="verbose"):
+        detector.score(x, verbose=2)
+    streamed = detector.score(iter(np.array_split(x, 7)))  # a stream of unknown length: a bar by default
+    out = capsys.readouterr().out
+    assert "5000" in out and out.endswith("\n"), "the stream's bar ends with the count of samples scored"
+    np.testing.assert_allclose(streamed, quiet)
+
+
+def test_scores_that_depend_on_the_batch_are_not_chunked_behind_the_bar():
+    x = np.random.default_rng(0).normal(size=(5000, 4)).astype(np.float32)
+    vae = adlib.VAE().fit(x, steps=2, verbose=0)  # Monte-Carlo noise drawn per array scored
+    np.testing.assert_array_equal(vae.score(x, batch_size=64, verbose=1), vae.score(x, batch_size=64, verbose=0))

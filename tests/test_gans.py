@@ -216,7 +216,7 @@ def test_bad_settings_and_data_raise_clear_errors():
     with pytest.raises(ValueError, match="reconstruction_weight"):
         adlib.EfficientGAN(reconstruction_weight=-1)
     with pytest.raises(ValueError, match="non-negative"):
-        adlib.GANomaly(w_con=-1)
+        adlib.GANomaly(reconstruction_weight=-1)
 
 
 def test_gan_detectors_work_on_tables(manifold_data):

@@ -69,3 +69,16 @@ def test_main_writes_page_csv_and_figure(tmp_path):
 def test_missing_results_are_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="run the notebooks"):
         report.benchmark_page(tmp_path)
+
+
+def test_a_chapter_shows_its_records_without_their_settings():
+    from adlib.results import Results
+    results = Results("99_demo")
+    results.add(method="AE", dataset="mnist", protocol="one-class normal=[0]", metric="auroc", value=0.91234567,
+                batch_size=64, steps_per_execution=32)
+    results.add(method="OCGAN", dataset="mnist", protocol="one-class normal=[0]", metric="auroc", value=0.9,
+                std=0.01, n_runs=3, paper=0.998, paper_source="Perera et al. 2019, Table 2")
+    table = results.table()
+    assert list(table.columns) == ["method", "protocol", "metric", "value", "std", "n_runs", "paper"]
+    assert table.value.tolist() == [0.912346, 0.9]
+    assert table.paper.isna().tolist() == [True, False]

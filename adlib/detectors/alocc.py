@@ -41,7 +41,7 @@ class ALOCCModel(AdversarialModel):
         The reconstructor R = decoder(encoder(x)).
     discriminator : keras.Model
         Maps images to ``[logit, features]``; only the logit is used.
-    lam : float, default 0.4
+    reconstruction_weight : float, default 0.4
         λ, the weight of R's reconstruction error (summed over pixels) against its adversarial loss.
     noise_std : float, default 0.155
         Std of the Gaussian noise added to the inputs R learns to refine in training.
@@ -54,10 +54,11 @@ class ALOCCModel(AdversarialModel):
     network_keys = ("encoder", "decoder", "discriminator")
     loss_names = ("r_loss", "rec_loss", "d_loss")
 
-    def __init__(self, encoder, decoder, discriminator, lam: float = 0.4, noise_std: float = 0.155, r_steps: int = 2, **kwargs):
+    def __init__(self, encoder, decoder, discriminator, reconstruction_weight: float = 0.4, noise_std: float = 0.155,
+                 r_steps: int = 2, **kwargs):
         super().__init__(**kwargs)
         self.encoder, self.decoder, self.discriminator = encoder, decoder, discriminator
-        self.lam, self.noise_std, self.r_steps = float(lam), float(noise_std), int(r_steps)
+        self.reconstruction_weight, self.noise_std, self.r_steps = float(reconstruction_weight), float(noise_std), int(r_steps)
 
     def reconstruct(self, x, training=False):
         return self.decoder(self.encoder(x, training=training), training=training)
@@ -84,17 +85,18 @@ class ALOCCModel(AdversarialModel):
                 # the paper's ||X - R(X~)||^2: summed over pixels (a per-pixel mean would weaken it by
                 # the number of pixels against the adversarial term), averaged over the batch
                 rec = ops.mean(ops.sum(ops.reshape(ops.square(x - refined), (ops.shape(x)[0], -1)), axis=1))
-                r_loss = bce_logits(self.discriminator(refined, training=True)[0], 1.0) + self.lam * rec
+                r_loss = bce_logits(self.discriminator(refined, training=True)[0], 1.0) + self.reconstruction_weight * rec
             self._step(tape, r_loss, r_vars, self.g_optimizer)
         return self._report(r_loss=r_loss, rec_loss=rec, d_loss=d_loss)
 
     def get_config(self):
-        return {**super().get_config(), "lam": self.lam, "noise_std": self.noise_std, "r_steps": self.r_steps}
+        return {**super().get_config(), "reconstruction_weight": self.reconstruction_weight, "noise_std": self.noise_std,
+                "r_steps": self.r_steps}
 
 
 class ALOCC(AdversarialDetector):
     """ALOCC detector (the DCGAN backbone for images of any size, MLPs for tables).
-    ``lam`` = λ (paper: 0.4); ``noise_std`` is the std of the Gaussian noise R learns to remove.
+    ``reconstruction_weight`` = λ (paper: 0.4); ``noise_std`` is the std of the Gaussian noise R learns to remove.
 
     ``learning_rate`` is 1e-3, not the paper's DCGAN 2e-4: at the book's budget the smaller step
     leaves R's reconstructions blurred (MNIST, held-out training rows, 250 steps: digit 2 AUROC
@@ -109,7 +111,7 @@ class ALOCC(AdversarialDetector):
         tables.
     hidden : sequence of int, default (128, 64)
         Widths of the dense layers of the table networks (R and D); unused for images.
-    lam : float, default 0.4
+    reconstruction_weight : float, default 0.4
         λ (>= 0), the weight of the reconstruction error (summed over pixels) in R's loss.
     noise_std : float, default 0.155
         Std (>= 0) of the Gaussian noise added to the training inputs that R learns to remove.
@@ -125,23 +127,27 @@ class ALOCC(AdversarialDetector):
     """
 
     def __init__(self, latent_dim: int = 32, base_filters: int = 16, hidden: Sequence[int] = (128, 64),
-                 lam: float = 0.4, noise_std: float = 0.155, score: str = "reconstruction", learning_rate: float = 1e-3,
+                 reconstruction_weight: float = 0.4, noise_std: float = 0.155, score: str = "reconstruction",
+                 learning_rate: float = 1e-3,
                  beta_1: float = 0.5, seed: int | None = None) -> None:
         super().__init__(latent_dim, base_filters, hidden, learning_rate, beta_1, seed)
-        if lam < 0 or noise_std < 0:
-            raise ValueError(f"lam and noise_std must be non-negative; got {lam}, {noise_std}")
+        if reconstruction_weight < 0 or noise_std < 0:
+            raise ValueError("reconstruction_weight and noise_std must be non-negative; got "
+                             f"{reconstruction_weight}, {noise_std}")
         if score not in SCORES:
             raise ValueError(f"score must be one of {', '.join(SCORES)}; got {score!r}")
-        self.lam, self.noise_std, self.score_type = float(lam), float(noise_std), score
+        self.reconstruction_weight, self.noise_std, self.score_type = float(reconstruction_weight), float(noise_std), score
 
     def get_config(self):
-        return {**super().get_config(), "lam": self.lam, "noise_std": self.noise_std, "score": self.score_type}
+        return {**super().get_config(), "reconstruction_weight": self.reconstruction_weight, "noise_std": self.noise_std,
+                "score": self.score_type}
 
     def _build_model(self, x: np.ndarray) -> keras.Model:
         encoder, decoder, _ = self._networks(x)
         discriminator = (nets.dcgan_discriminator(x.shape[1:], base_filters=self.base_filters, norm=None)
                          if x.ndim == 4 else nets.mlp_discriminator(x.shape[1], self.hidden))
-        return ALOCCModel(encoder, decoder, discriminator, lam=self.lam, noise_std=self.noise_std, seed=self.seed)
+        return ALOCCModel(encoder, decoder, discriminator, reconstruction_weight=self.reconstruction_weight,
+                          noise_std=self.noise_std, seed=self.seed)
 
     def all_scores(self, x, batch_size: int = 256) -> dict[str, np.ndarray]:
         """All three scores of ``x`` from one pass, by name."""

@@ -217,6 +217,8 @@ class AnoGAN(AdversarialDetector):
         seed the initial weights: use :func:`adlib.seed_everything`.
     """
 
+    slow_scoring = True  # a latent search per input: `score` shows a progress bar unless verbose=0
+
     def __init__(self, latent_dim: int = 100, base_filters: int = 32, hidden: Sequence[int] = (128, 64),
                  n_seeds: int = 8, search_steps: int = 10, feature_weight: float = 0.1,
                  search_learning_rate: float = 0.05, learning_rate: float = 1e-3, beta_1: float = 0.5,
@@ -283,6 +285,9 @@ class AnoGAN(AdversarialDetector):
 
     def _score(self, x: np.ndarray, batch_size: int) -> np.ndarray:
         return self._latent_search(x, None, batch_size, False)[0]
+
+    def _score_with_progress(self, x: np.ndarray, batch_size: int) -> np.ndarray:
+        return self._latent_search(x, None, batch_size, True)[0]
 
     def generate(self, z) -> np.ndarray:
         """G(z) in inference mode, with the averaged generator weights the search uses."""

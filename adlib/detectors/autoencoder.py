@@ -124,23 +124,25 @@ class ReconstructionDetector(KerasDetector):
         self.feature_threshold_: float | None = None
 
     def infer_threshold(self, x, percentile: float | None = None, outlier_type: str = "instance", *,
-                        fpr: float | None = None) -> float:
+                        fpr: float | None = None, verbose: int | str = "auto") -> float:
         """Threshold at ``percentile`` (or at the false-positive rate ``fpr``) of the instance scores, or
         (``outlier_type="feature"``) of all feature scores of the reference data ``x``; the latter sets
         ``feature_threshold_``. See :meth:`adlib.Detector.infer_threshold`."""
         if outlier_type == "instance":
-            return super().infer_threshold(x, percentile, fpr=fpr)
+            return super().infer_threshold(x, percentile, fpr=fpr, verbose=verbose)
         _check_outlier_type(outlier_type)
         percentile = _resolve_percentile(percentile, fpr)
         self.feature_threshold_ = percentile_threshold(self.feature_score(x).ravel(), percentile)
         return self.feature_threshold_
 
     def predict(self, x, return_feature_score: bool = False, batch_size: int = 256,
-                outlier_type: str = "instance", *, return_p_value: bool = False) -> Prediction:
+                outlier_type: str = "instance", *, return_p_value: bool = False,
+                verbose: int | str = "auto") -> Prediction:
         """As :meth:`Detector.predict`; ``outlier_type="feature"`` flags each feature (pixel, column)
         whose score exceeds ``feature_threshold_``, so ``is_outlier`` has the shape of ``x``."""
         if outlier_type == "instance":
-            return super().predict(x, return_feature_score, batch_size, return_p_value=return_p_value)
+            return super().predict(x, return_feature_score, batch_size, return_p_value=return_p_value,
+                                   verbose=verbose)
         _check_outlier_type(outlier_type)
         if self.feature_threshold_ is None:
             raise ThresholdNotSetError("no feature-level threshold: call "

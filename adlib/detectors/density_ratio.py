@@ -98,6 +98,8 @@ class DensityRatio(ClassicalDetector):
         Seed of the centres, the rows used for the median distance, and the folds.
     """
 
+    scores_whole_batch = True  # the ratio is fitted against the batch scored
+
     def __init__(self, n_centers: int = 100, width_factors: Sequence[float] = (0.25, 0.5, 1.0, 2.0),
                  regularisations: Sequence[float] = (1e-3, 1e-2, 1e-1, 1.0), n_folds: int = 5,
                  seed: int = 0) -> None:

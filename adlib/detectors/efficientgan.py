@@ -48,7 +48,7 @@ class BiGANModel(AdversarialModel):
         G, from codes to samples; its input size is the model's ``latent_dim``.
     discriminator : keras.Model
         D on pairs ``[x, z]``, returning ``[logit, features]``.
-    alpha : float, default 0.1
+    discriminator_weight : float, default 0.1
         α, the weight of the discriminator term against the L1 reconstruction term in the score.
     discrimination : {"feature_matching", "cross_entropy"}, default "feature_matching"
         The score's discriminator term: L1 distance of D's features, or D's cross-entropy of calling the
@@ -62,11 +62,11 @@ class BiGANModel(AdversarialModel):
     network_keys = ("encoder", "generator", "discriminator")
     loss_names = ("g_loss", "d_loss", "rec_loss")
 
-    def __init__(self, encoder, generator, discriminator, alpha: float = 0.1,
+    def __init__(self, encoder, generator, discriminator, discriminator_weight: float = 0.1,
                  discrimination: str = "feature_matching", reconstruction_weight: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         self.encoder, self.generator, self.discriminator = encoder, generator, discriminator
-        self.alpha, self.discrimination = float(alpha), discrimination
+        self.discriminator_weight, self.discrimination = float(discriminator_weight), discrimination
         self.reconstruction_weight = float(reconstruction_weight)
 
     @property
@@ -83,7 +83,7 @@ class BiGANModel(AdversarialModel):
         else:
             logit, _ = self.discriminator([x_rec, z], training=training)
             l_d = ops.squeeze(ops.binary_crossentropy(ops.ones_like(logit), logit, from_logits=True), -1)
-        return (1.0 - self.alpha) * l1_per_sample(x, x_rec) + self.alpha * l_d
+        return (1.0 - self.discriminator_weight) * l1_per_sample(x, x_rec) + self.discriminator_weight * l_d
 
     def train_step(self, data):
         x = data[0] if isinstance(data, tuple) else data
@@ -104,13 +104,13 @@ class BiGANModel(AdversarialModel):
         return self._report(g_loss=g_loss, d_loss=d_loss, rec_loss=rec_loss)
 
     def get_config(self):
-        return {**super().get_config(), "alpha": self.alpha, "discrimination": self.discrimination,
+        return {**super().get_config(), "discriminator_weight": self.discriminator_weight, "discrimination": self.discrimination,
                 "reconstruction_weight": self.reconstruction_weight}
 
 
 class EfficientGAN(AdversarialDetector):
     """EGBAD detector: dense networks for tables (n, d), the DCGAN backbone for images of any size.
-    ``alpha`` weighs the discriminator term (paper: 0.1); ``discrimination`` is
+    ``discriminator_weight`` weighs the discriminator term (paper: 0.1); ``discrimination`` is
     ``"feature_matching"`` (default) or ``"cross_entropy"``; ``reconstruction_weight`` weighs the
     reconstruction term added to E's and G's loss (0: the paper's BiGAN; the paper's latent_dim is 200
     and learning_rate 1e-5; see the module docstring for these defaults).
@@ -124,7 +124,7 @@ class EfficientGAN(AdversarialDetector):
         stride-2 layer); unused for tables.
     hidden : sequence of int, default (128, 64)
         Widths of the dense layers of the table networks and of D's table branch; unused for images.
-    alpha : float, default 0.1
+    discriminator_weight : float, default 0.1
         α in [0, 1], the weight of the discriminator term in the score.
     discrimination : {"feature_matching", "cross_entropy"}, default "feature_matching"
         How the score's discriminator term is computed (see the module docstring).
@@ -140,27 +140,29 @@ class EfficientGAN(AdversarialDetector):
     """
 
     def __init__(self, latent_dim: int = 32, base_filters: int = 32, hidden: Sequence[int] = (128, 64),
-                 alpha: float = 0.1, discrimination: str = "feature_matching", reconstruction_weight: float = 100.0,
+                 discriminator_weight: float = 0.1, discrimination: str = "feature_matching",
+                 reconstruction_weight: float = 100.0,
                  learning_rate: float = 1e-3, beta_1: float = 0.5, seed: int | None = None) -> None:
         super().__init__(latent_dim, base_filters, hidden, learning_rate, beta_1, seed)
         if discrimination not in ("feature_matching", "cross_entropy"):
             raise ValueError(f"discrimination must be 'feature_matching' or 'cross_entropy'; got {discrimination!r}")
-        if not 0 <= alpha <= 1:
-            raise ValueError(f"alpha must be in [0, 1]; got {alpha}")
+        if not 0 <= discriminator_weight <= 1:
+            raise ValueError(f"discriminator_weight must be in [0, 1]; got {discriminator_weight}")
         if reconstruction_weight < 0:
             raise ValueError(f"reconstruction_weight must be >= 0; got {reconstruction_weight}")
-        self.alpha, self.discrimination = float(alpha), discrimination
+        self.discriminator_weight, self.discrimination = float(discriminator_weight), discrimination
         self.reconstruction_weight = float(reconstruction_weight)
 
     def get_config(self):
-        return {**super().get_config(), "alpha": self.alpha, "discrimination": self.discrimination,
+        return {**super().get_config(), "discriminator_weight": self.discriminator_weight, "discrimination": self.discrimination,
                 "reconstruction_weight": self.reconstruction_weight}
 
     def _build_model(self, x: np.ndarray) -> keras.Model:
         encoder, generator, _ = self._networks(x)
         discriminator = nets.joint_discriminator(x.shape[1:], self.latent_dim, base_filters=self.base_filters,
                                                  hidden=self.hidden)
-        return BiGANModel(encoder, generator, discriminator, alpha=self.alpha, discrimination=self.discrimination,
+        return BiGANModel(encoder, generator, discriminator, discriminator_weight=self.discriminator_weight,
+                          discrimination=self.discrimination,
                           reconstruction_weight=self.reconstruction_weight, seed=self.seed)
 
     def reconstruct(self, x, batch_size: int = 256) -> np.ndarray:

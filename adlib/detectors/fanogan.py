@@ -47,7 +47,7 @@ class FAnoGANModel(AdversarialModel):
         C, from samples to ``[score, features]``; the features enter izi_f.
     encoder : keras.Model
         E, from samples to codes, trained in the ``"encoder"`` phase.
-    kappa : float, default 1.0
+    feature_weight : float, default 1.0
         κ, the weight of the critic-feature residual against the image residual in izi_f (loss and score).
     n_critic : int, default 5
         Critic updates per generator update; each takes its own slice of the batch.
@@ -60,11 +60,11 @@ class FAnoGANModel(AdversarialModel):
     network_keys = ("generator", "critic", "encoder")
     loss_names = ("g_loss", "d_loss", "gradient_penalty", "encoder_loss")
 
-    def __init__(self, generator, critic, encoder, kappa: float = 1.0, n_critic: int = 5,
+    def __init__(self, generator, critic, encoder, feature_weight: float = 1.0, n_critic: int = 5,
                  gp_weight: float = 10.0, **kwargs):
         super().__init__(**kwargs)
         self.generator, self.critic, self.encoder = generator, critic, encoder
-        self.kappa, self.n_critic, self.gp_weight = float(kappa), int(n_critic), float(gp_weight)
+        self.feature_weight, self.n_critic, self.gp_weight = float(feature_weight), int(n_critic), float(gp_weight)
         self.phase = "gan"
 
     @property
@@ -76,7 +76,7 @@ class FAnoGANModel(AdversarialModel):
         x_rec = self.generator(self.encoder(x, training=training), training=False)
         _, f_real = self.critic(x, training=False)
         _, f_rec = self.critic(x_rec, training=False)
-        return mean_per_sample(ops.square(x - x_rec)) + self.kappa * mean_per_sample(ops.square(f_real - f_rec))
+        return mean_per_sample(ops.square(x - x_rec)) + self.feature_weight * mean_per_sample(ops.square(f_real - f_rec))
 
     def call(self, x, training=False):
         return self.izif(x, training)
@@ -119,7 +119,8 @@ class FAnoGANModel(AdversarialModel):
         return self._report(g_loss=g_loss, d_loss=d_loss, gradient_penalty=penalty)
 
     def get_config(self):
-        return {**super().get_config(), "kappa": self.kappa, "n_critic": self.n_critic, "gp_weight": self.gp_weight}
+        return {**super().get_config(), "feature_weight": self.feature_weight, "n_critic": self.n_critic,
+                "gp_weight": self.gp_weight}
 
 
 class FAnoGAN(AdversarialDetector):
@@ -141,7 +142,7 @@ class FAnoGAN(AdversarialDetector):
         tables.
     hidden : sequence of int, default (128, 64)
         Widths of the dense layers of the table networks; unused for images.
-    kappa : float, default 1.0
+    feature_weight : float, default 1.0
         κ (>= 0), the weight of the critic-feature residual in izi_f.
     n_critic : int, default 5
         Critic updates (>= 1) per generator update, each on its own batch: a GAN-phase step draws
@@ -158,15 +159,17 @@ class FAnoGAN(AdversarialDetector):
     """
 
     def __init__(self, latent_dim: int = 64, base_filters: int = 16, hidden: Sequence[int] = (128, 64),
-                 kappa: float = 1.0, n_critic: int = 5, gp_weight: float = 10.0, learning_rate: float = 5e-4,
+                 feature_weight: float = 1.0, n_critic: int = 5, gp_weight: float = 10.0, learning_rate: float = 5e-4,
                  beta_1: float = 0.0, seed: int | None = None) -> None:
         super().__init__(latent_dim, base_filters, hidden, learning_rate, beta_1, seed)
-        if kappa < 0 or n_critic < 1 or gp_weight < 0:
-            raise ValueError(f"need kappa >= 0, n_critic >= 1, gp_weight >= 0; got {kappa}, {n_critic}, {gp_weight}")
-        self.kappa, self.n_critic, self.gp_weight = float(kappa), int(n_critic), float(gp_weight)
+        if feature_weight < 0 or n_critic < 1 or gp_weight < 0:
+            raise ValueError("need feature_weight >= 0, n_critic >= 1, gp_weight >= 0; got "
+                             f"{feature_weight}, {n_critic}, {gp_weight}")
+        self.feature_weight, self.n_critic, self.gp_weight = float(feature_weight), int(n_critic), float(gp_weight)
 
     def get_config(self):
-        return {**super().get_config(), "kappa": self.kappa, "n_critic": self.n_critic, "gp_weight": self.gp_weight}
+        return {**super().get_config(), "feature_weight": self.feature_weight, "n_critic": self.n_critic,
+                "gp_weight": self.gp_weight}
 
     def _optimizer(self):
         return keras.optimizers.Adam(self.learning_rate, beta_1=self.beta_1, beta_2=0.9)
@@ -176,7 +179,7 @@ class FAnoGAN(AdversarialDetector):
         critic = (nets.dcgan_discriminator(x.shape[1:], base_filters=self.base_filters, norm=None,
                                            name="critic") if x.ndim == 4
                   else nets.mlp_discriminator(x.shape[1], self.hidden, dropout=0.0, name="critic"))
-        return FAnoGANModel(generator, critic, encoder, kappa=self.kappa, n_critic=self.n_critic,
+        return FAnoGANModel(generator, critic, encoder, feature_weight=self.feature_weight, n_critic=self.n_critic,
                             gp_weight=self.gp_weight, seed=self.seed)
 
     def _fit(self, x: np.ndarray, *, epochs: int | None = None, encoder_epochs: int | None = None,

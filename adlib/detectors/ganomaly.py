@@ -31,11 +31,11 @@ class GANomalyModel(AdversarialModel):
         E, from reconstructions to codes z_hat (the detector passes a fresh clone of ``encoder``).
     discriminator : keras.Model
         From images to ``[logit, features]``; the features give the adversarial loss.
-    w_adv : float, default 1.0
+    adversarial_weight : float, default 1.0
         Weight of the feature-matching adversarial loss in the generator's loss.
-    w_con : float, default 50.0
+    reconstruction_weight : float, default 50.0
         Weight of the contextual L1 loss ``mean|x - x_hat|``.
-    w_enc : float, default 1.0
+    latent_weight : float, default 1.0
         Weight of the latent loss ``mean (z - z_hat)²``, the quantity that scores.
     **kwargs
         Passed to ``AdversarialModel`` (``seed``) and ``keras.Model`` (e.g. ``name``).
@@ -44,11 +44,14 @@ class GANomalyModel(AdversarialModel):
     network_keys = ("encoder", "decoder", "encoder2", "discriminator")
     loss_names = ("g_loss", "adv_loss", "con_loss", "enc_loss", "d_loss")
 
-    def __init__(self, encoder, decoder, encoder2, discriminator, w_adv: float = 1.0, w_con: float = 50.0,
-                 w_enc: float = 1.0, **kwargs):
+    def __init__(self, encoder, decoder, encoder2, discriminator, adversarial_weight: float = 1.0,
+                 reconstruction_weight: float = 50.0,
+                 latent_weight: float = 1.0, **kwargs):
         super().__init__(**kwargs)
         self.encoder, self.decoder, self.encoder2, self.discriminator = encoder, decoder, encoder2, discriminator
-        self.w_adv, self.w_con, self.w_enc = float(w_adv), float(w_con), float(w_enc)
+        self.adversarial_weight = float(adversarial_weight)
+        self.reconstruction_weight = float(reconstruction_weight)
+        self.latent_weight = float(latent_weight)
         self.last_d_loss = keras.Variable(1.0, trainable=False, name="last_d_loss")
 
     def generate(self, x, training=False):
@@ -73,7 +76,7 @@ class GANomalyModel(AdversarialModel):
             adv = ops.mean(ops.square(real_features - fake_features))  # feature matching per image, as in the authors' code
             con = ops.mean(ops.abs(x - x_hat))  # contextual L1
             enc = ops.mean(ops.square(z - z_hat))  # latent consistency, what the score reads
-            g_loss = self.w_adv * adv + self.w_con * con + self.w_enc * enc
+            g_loss = self.adversarial_weight * adv + self.reconstruction_weight * con + self.latent_weight * enc
         self._step(tape, g_loss, generator_vars, self.g_optimizer)
         with tf.GradientTape() as tape:
             real_logit, _ = self.discriminator(x, training=True)
@@ -84,7 +87,8 @@ class GANomalyModel(AdversarialModel):
         return self._report(g_loss=g_loss, adv_loss=adv, con_loss=con, enc_loss=enc, d_loss=d_loss)
 
     def get_config(self):
-        return {**super().get_config(), "w_adv": self.w_adv, "w_con": self.w_con, "w_enc": self.w_enc}
+        return {**super().get_config(), "adversarial_weight": self.adversarial_weight,
+                "reconstruction_weight": self.reconstruction_weight, "latent_weight": self.latent_weight}
 
 
 class ReinitialiseCollapsedDiscriminator(keras.callbacks.Callback):
@@ -112,7 +116,8 @@ class ReinitialiseCollapsedDiscriminator(keras.callbacks.Callback):
 
 class GANomaly(AdversarialDetector):
     """GANomaly detector. Images of any size: the shared DCGAN backbone;
-    tables: MLPs. Losses weighted ``w_adv``, ``w_con``, ``w_enc`` (paper: 1, 50, 1); Adam 2e-4, beta_1 0.5.
+    tables: MLPs. Losses weighted ``adversarial_weight``, ``reconstruction_weight``, ``latent_weight`` (the
+    paper's w_adv, w_con, w_enc: 1, 50, 1); Adam 2e-4, beta_1 0.5.
 
     Scores are raw latent distances. The paper min-max scales them with the *test* set's extremes,
     which uses test data; AUROC does not change under that scaling, so we do not offer it.
@@ -126,11 +131,11 @@ class GANomaly(AdversarialDetector):
         tables.
     hidden : sequence of int, default (128, 64)
         Widths of the dense layers of the table networks; unused for images.
-    w_adv : float, default 1.0
+    adversarial_weight : float, default 1.0
         Weight (>= 0) of the adversarial (feature-matching) loss.
-    w_con : float, default 50.0
+    reconstruction_weight : float, default 50.0
         Weight (>= 0) of the contextual L1 reconstruction loss (the paper: 50).
-    w_enc : float, default 1.0
+    latent_weight : float, default 1.0
         Weight (>= 0) of the latent loss between z and z_hat.
     learning_rate : float, default 2e-4
         Adam step size of the generator and the discriminator.
@@ -142,23 +147,29 @@ class GANomaly(AdversarialDetector):
     """
 
     def __init__(self, latent_dim: int = 100, base_filters: int = 16, hidden: Sequence[int] = (128, 64),
-                 w_adv: float = 1.0, w_con: float = 50.0, w_enc: float = 1.0, learning_rate: float = 2e-4,
+                 adversarial_weight: float = 1.0, reconstruction_weight: float = 50.0, latent_weight: float = 1.0,
+                 learning_rate: float = 2e-4,
                  beta_1: float = 0.5, seed: int | None = None) -> None:
         super().__init__(latent_dim, base_filters, hidden, learning_rate, beta_1, seed)
-        if min(w_adv, w_con, w_enc) < 0:
-            raise ValueError(f"loss weights must be non-negative; got {w_adv}, {w_con}, {w_enc}")
-        self.w_adv, self.w_con, self.w_enc = float(w_adv), float(w_con), float(w_enc)
+        if min(adversarial_weight, reconstruction_weight, latent_weight) < 0:
+            raise ValueError("loss weights must be non-negative; got "
+                             f"{adversarial_weight}, {reconstruction_weight}, {latent_weight}")
+        self.adversarial_weight = float(adversarial_weight)
+        self.reconstruction_weight = float(reconstruction_weight)
+        self.latent_weight = float(latent_weight)
         self.discriminator_resets_ = 0
 
     def get_config(self):
-        return {**super().get_config(), "w_adv": self.w_adv, "w_con": self.w_con, "w_enc": self.w_enc}
+        return {**super().get_config(), "adversarial_weight": self.adversarial_weight,
+                "reconstruction_weight": self.reconstruction_weight, "latent_weight": self.latent_weight}
 
     def _build_model(self, x: np.ndarray) -> keras.Model:
         encoder, decoder, discriminator = self._networks(x)
         encoder2 = keras.models.clone_model(encoder)
         encoder2.name = "encoder2"
-        return GANomalyModel(encoder, decoder, encoder2, discriminator, w_adv=self.w_adv, w_con=self.w_con,
-                             w_enc=self.w_enc, seed=self.seed)
+        return GANomalyModel(encoder, decoder, encoder2, discriminator, adversarial_weight=self.adversarial_weight,
+                             reconstruction_weight=self.reconstruction_weight,
+                             latent_weight=self.latent_weight, seed=self.seed)
 
     def _fit(self, x: np.ndarray, *, callbacks=None, **kwargs) -> None:
         reset = ReinitialiseCollapsedDiscriminator()

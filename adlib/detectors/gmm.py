@@ -6,7 +6,7 @@ similarity of ``x`` and ``x'``. ``z = [z_c, euclid, cosine]`` goes to an estimat
 softmax output ``gamma`` holds the soft memberships of a K-component Gaussian mixture. The score
 is the sample energy ``E(z) = -log sum_k phi_k N(z | mu_k, Sigma_k)``.
 
-Loss: ``reconstruction + lambda_energy * mean E(z) + lambda_cov * sum_k sum_j 1 / Sigma_k[j, j]``.
+Loss: ``reconstruction + energy_weight * mean E(z) + covariance_weight * sum_k sum_j 1 / Sigma_k[j, j]``.
 The reconstruction term is the paper's squared L2 norm summed over features (``reconstruction="sum"``)
 or Alibi Detect's mean over features (``"mean"``); the mean weakens it by the number of features
 relative to the energy and covariance terms.
@@ -188,12 +188,12 @@ class GMMModel(SerializesNetworks, keras.Model):
         Mixture components K.
     variational : bool, default False
         Add mean and log-variance heads and sample the code in training (VAEGMM).
-    lambda_energy : float, default 0.1
+    energy_weight : float, default 0.1
         Weight of the mean sample energy in the loss.
-    lambda_cov : float, default 0.005
+    covariance_weight : float, default 0.005
         Weight of the penalty on small covariance diagonals, which keeps the covariances from becoming
         singular.
-    beta : float, default 1.0
+    kl_weight : float, default 1.0
         Weight of the KL term (variational only).
     cov_jitter : float, default 1e-6
         Added to covariance diagonals in :func:`gmm_energy`.
@@ -210,15 +210,17 @@ class GMMModel(SerializesNetworks, keras.Model):
     network_keys = ("encoder", "decoder", "estimator")
 
     def __init__(self, encoder: keras.Model, decoder: keras.Model, estimator: keras.Model, latent_dim: int,
-                 n_gmm: int, variational: bool = False, lambda_energy: float = 0.1, lambda_cov: float = 0.005,
-                 beta: float = 1.0, cov_jitter: float = 1e-6, distance: str = "relative",
+                 n_gmm: int, variational: bool = False, energy_weight: float = 0.1, covariance_weight: float = 0.005,
+                 kl_weight: float = 1.0, cov_jitter: float = 1e-6, distance: str = "relative",
                  reconstruction: str = "mean", seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
         _check_choices(distance, reconstruction)
         self.encoder, self.decoder, self.estimator = encoder, decoder, estimator
         self.distance, self.reconstruction = distance, reconstruction
         self.latent_dim, self.n_gmm, self.variational = int(latent_dim), int(n_gmm), bool(variational)
-        self.lambda_energy, self.lambda_cov, self.beta = float(lambda_energy), float(lambda_cov), float(beta)
+        self.energy_weight = float(energy_weight)
+        self.covariance_weight = float(covariance_weight)
+        self.kl_weight = float(kl_weight)
         self.cov_jitter, self.seed = float(cov_jitter), seed
         if self.variational:
             self.z_mean = layers.Dense(self.latent_dim, name="z_mean")
@@ -264,10 +266,10 @@ class GMMModel(SerializesNetworks, keras.Model):
         cov_penalty = ops.sum(1.0 / (ops.diagonal(cov, axis1=1, axis2=2) + EPS))
         sq = ops.square(ops.reshape(x - x_hat, (ops.shape(x)[0], -1)))
         if self.reconstruction == "sum":    # the paper's ||x - x'||^2, and the ELBO's own scale for the KL
-            reconstruction = ops.mean(ops.sum(sq, axis=1) + self.beta * kl)
+            reconstruction = ops.mean(ops.sum(sq, axis=1) + self.kl_weight * kl)
         else:                               # Alibi Detect's per-feature mean, KL scaled alike
-            reconstruction = ops.mean(ops.mean(sq, axis=1) + self.beta * kl / ops.cast(ops.shape(sq)[1], z.dtype))
-        loss = reconstruction + self.lambda_energy * energy + self.lambda_cov * cov_penalty
+            reconstruction = ops.mean(ops.mean(sq, axis=1) + self.kl_weight * kl / ops.cast(ops.shape(sq)[1], z.dtype))
+        loss = reconstruction + self.energy_weight * energy + self.covariance_weight * cov_penalty
         return {"loss": loss, "reconstruction": reconstruction, "energy": energy, "cov_penalty": cov_penalty}
 
     def _track(self, values):
@@ -302,8 +304,8 @@ class GMMModel(SerializesNetworks, keras.Model):
 
     def get_config(self):
         return {**super().get_config(), "latent_dim": self.latent_dim, "n_gmm": self.n_gmm,
-                "variational": self.variational, "lambda_energy": self.lambda_energy,
-                "lambda_cov": self.lambda_cov, "beta": self.beta, "cov_jitter": self.cov_jitter,
+                "variational": self.variational, "energy_weight": self.energy_weight,
+                "covariance_weight": self.covariance_weight, "kl_weight": self.kl_weight, "cov_jitter": self.cov_jitter,
                 "distance": self.distance, "reconstruction": self.reconstruction, "seed": self.seed,
                 **self.networks_config()}
 
@@ -366,11 +368,11 @@ class AEGMM(KerasDetector):
         Units of the estimation network's tanh layer; unused when ``estimator`` is given.
     dropout : float, default 0.5
         Dropout rate of the estimation network; unused when ``estimator`` is given.
-    lambda_energy : float, default 0.1
-        Weight of the mean sample energy in the loss (the paper: 0.1).
-    lambda_cov : float, default 0.005
-        Weight of the penalty on small covariance diagonals (the paper: 0.005).
-    beta : float, default 1.0
+    energy_weight : float, default 0.1
+        λ₁, the weight of the mean sample energy in the loss (the paper: 0.1).
+    covariance_weight : float, default 0.005
+        λ₂, the weight of the penalty on small covariance diagonals (the paper: 0.005).
+    kl_weight : float, default 1.0
         Weight of the KL term; used by :class:`VAEGMM` only.
     cov_jitter : float, default 1e-6
         Amount (>= 0) added to covariance diagonals when computing energies; raise it if training or scoring
@@ -399,7 +401,7 @@ class AEGMM(KerasDetector):
 
     def __init__(self, latent_dim: int | None = None, n_gmm: int = 2, hidden: Sequence[int] = (60, 30, 10),
                  base_filters: int = 16, activation: str = "tanh", estimator_hidden: int = 10,
-                 dropout: float = 0.5, lambda_energy: float = 0.1, lambda_cov: float = 0.005, beta: float = 1.0,
+                 dropout: float = 0.5, energy_weight: float = 0.1, covariance_weight: float = 0.005, kl_weight: float = 1.0,
                  cov_jitter: float = 1e-6, distance: str = "relative", reconstruction: str = "mean",
                  encoder: keras.Model | None = None, decoder: keras.Model | None = None,
                  estimator: keras.Model | None = None, learning_rate: float = 1e-4, seed: int | None = None) -> None:
@@ -414,7 +416,9 @@ class AEGMM(KerasDetector):
         self.n_gmm, self.hidden = int(n_gmm), tuple(hidden)
         self.base_filters = int(base_filters)
         self.activation, self.estimator_hidden, self.dropout = activation, int(estimator_hidden), float(dropout)
-        self.lambda_energy, self.lambda_cov, self.beta = float(lambda_energy), float(lambda_cov), float(beta)
+        self.energy_weight = float(energy_weight)
+        self.covariance_weight = float(covariance_weight)
+        self.kl_weight = float(kl_weight)
         self.cov_jitter, self.seed = float(cov_jitter), seed
         self.encoder, self.decoder, self.estimator = encoder, decoder, estimator
 
@@ -422,7 +426,7 @@ class AEGMM(KerasDetector):
         return {"latent_dim": self.latent_dim, "n_gmm": self.n_gmm, "hidden": list(self.hidden),
                 "base_filters": self.base_filters, "activation": self.activation,
                 "estimator_hidden": self.estimator_hidden, "dropout": self.dropout,
-                "lambda_energy": self.lambda_energy, "lambda_cov": self.lambda_cov, "beta": self.beta,
+                "energy_weight": self.energy_weight, "covariance_weight": self.covariance_weight, "kl_weight": self.kl_weight,
                 "cov_jitter": self.cov_jitter, "distance": self.distance, "reconstruction": self.reconstruction,
                 "learning_rate": self.learning_rate, "seed": self.seed}
 
@@ -433,7 +437,7 @@ class AEGMM(KerasDetector):
         estimator = self.estimator or estimation_network(latent_dim + 2, self.n_gmm,
                                                          self.estimator_hidden, self.dropout)
         return GMMModel(encoder, decoder, estimator, latent_dim, self.n_gmm, variational=self.variational,
-                        lambda_energy=self.lambda_energy, lambda_cov=self.lambda_cov, beta=self.beta,
+                        energy_weight=self.energy_weight, covariance_weight=self.covariance_weight, kl_weight=self.kl_weight,
                         cov_jitter=self.cov_jitter, distance=self.distance, reconstruction=self.reconstruction,
                         seed=self.seed)
 
@@ -475,7 +479,7 @@ class VAEGMM(AEGMM):
         Widths of the dense layers of the default table encoder (the variational heads go on its last layer);
         the decoder uses them in reverse.
     **kwargs
-        The other parameters of :class:`AEGMM`, with its defaults; ``beta`` weighs the KL term here.
+        The other parameters of :class:`AEGMM`, with its defaults; ``kl_weight`` weighs the KL term here.
     """
 
     variational = True

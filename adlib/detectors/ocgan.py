@@ -70,7 +70,7 @@ class OCGANModel(AveragesWeights, AdversarialModel):
         Copies of En and De (:func:`~adlib.detectors._gan.averaged_copy`) that hold the moving averages.
     noise_std : float, default 0.2
         Std of the Gaussian noise added to the training inputs of En.
-    w_rec : float, default 10.0
+    reconstruction_weight : float, default 10.0
         Weight of the reconstruction error in En's and De's loss.
     mining_steps : int, default 5
         Gradient steps of informative-negative mining.
@@ -87,7 +87,7 @@ class OCGANModel(AveragesWeights, AdversarialModel):
     loss_names = ("g_loss", "rec_loss", "latent_adv_loss", "visual_adv_loss", "d_loss", "classifier_loss")
 
     def __init__(self, encoder, decoder, latent_discriminator, visual_discriminator, classifier,
-                 average_encoder, average_decoder, noise_std: float = 0.2, w_rec: float = 10.0,
+                 average_encoder, average_decoder, noise_std: float = 0.2, reconstruction_weight: float = 10.0,
                  mining_steps: int = 5, mining_step_size: float = 0.1, average_decay: float = 0.99, **kwargs):
         super().__init__(**kwargs)
         self.encoder, self.decoder = encoder, decoder
@@ -95,7 +95,7 @@ class OCGANModel(AveragesWeights, AdversarialModel):
         self._init_average(average_decay)
         self.latent_discriminator, self.visual_discriminator = latent_discriminator, visual_discriminator
         self.classifier = classifier
-        self.noise_std, self.w_rec = float(noise_std), float(w_rec)
+        self.noise_std, self.reconstruction_weight = float(noise_std), float(reconstruction_weight)
         self.mining_steps, self.mining_step_size = int(mining_steps), float(mining_step_size)
         self.mining_on = keras.Variable(0.0, trainable=False, name="mining_on")
 
@@ -152,7 +152,7 @@ class OCGANModel(AveragesWeights, AdversarialModel):
         # informative-negative mining, eq. (ocgan-mining), once switched on
         l2_mined = tf.cond(self.mining_on > 0.5, lambda: self.mine(l2), lambda: l2)
 
-        # encoder and decoder: w_rec * L_MSE, eq. (ocgan-mse), and both adversarial losses with the
+        # encoder and decoder: reconstruction_weight * L_MSE, eq. (ocgan-mse), and both adversarial losses with the
         # labels flipped, the visual one on the mined codes
         g_vars = self.encoder.trainable_variables + self.decoder.trainable_variables
         with tf.GradientTape() as tape:
@@ -161,14 +161,14 @@ class OCGANModel(AveragesWeights, AdversarialModel):
             adv_latent = bce_logits(self.latent_discriminator(l1, training=True), 1.0)
             adv_visual = bce_logits(self.visual_discriminator(self.decoder(l2_mined, training=True),
                                                               training=True)[0], 1.0)
-            g_loss = self.w_rec * rec + adv_latent + adv_visual
+            g_loss = self.reconstruction_weight * rec + adv_latent + adv_visual
         self._step(tape, g_loss, g_vars, self.g_optimizer)
         self._update_average((self.average_encoder, self.encoder), (self.average_decoder, self.decoder))
         return self._report(g_loss=g_loss, rec_loss=rec, latent_adv_loss=adv_latent,
                             visual_adv_loss=adv_visual, d_loss=d_loss, classifier_loss=c_loss)
 
     def get_config(self):
-        return {**super().get_config(), "noise_std": self.noise_std, "w_rec": self.w_rec,
+        return {**super().get_config(), "noise_std": self.noise_std, "reconstruction_weight": self.reconstruction_weight,
                 "mining_steps": self.mining_steps, "mining_step_size": self.mining_step_size,
                 "average_decay": self.average_decay}
 
@@ -196,7 +196,7 @@ class OCGAN(AdversarialDetector):
     """OCGAN detector for images of any size (the shared DCGAN backbone).
 
     ``mining=False`` switches informative-negative mining off (the paper's ablation).
-    From the authors' code: ``latent_dim=16``, reconstruction weight ``w_rec=500``, input noise of
+    From the authors' code: ``latent_dim=16``, reconstruction weight ``reconstruction_weight=500``, input noise of
     variance 0.02 (``noise_std=0.14``), Adam with beta_1 0.5. ``mining_steps=5`` follows the paper.
     ``mining_step_size``, ``mining_start_epoch`` and ``learning_rate=3e-3`` (the authors use 2e-4
     over ~200 epochs; we train for a few hundred steps) are this implementation's choices, and so is
@@ -228,7 +228,7 @@ class OCGAN(AdversarialDetector):
         Keras epochs are the (up to) ten equal parts of the budget.
     noise_std : float, default 0.14
         Std (>= 0) of the Gaussian noise added to the encoder's training inputs.
-    w_rec : float, default 500.0
+    reconstruction_weight : float, default 500.0
         Weight of the reconstruction error against the adversarial losses of En and De.
     learning_rate : float, default 3e-3
         Adam step size of every network.
@@ -244,14 +244,16 @@ class OCGAN(AdversarialDetector):
 
     def __init__(self, latent_dim: int = 16, base_filters: int = 16, mining: bool = True,
                  mining_steps: int = 5, mining_step_size: float = 0.1, mining_start_epoch: int = 0,
-                 noise_std: float = 0.14, w_rec: float = 500.0, learning_rate: float = 3e-3, beta_1: float = 0.5,
+                 noise_std: float = 0.14, reconstruction_weight: float = 500.0, learning_rate: float = 3e-3, beta_1: float = 0.5,
                  average_decay: float = 0.99, seed: int | None = None) -> None:
         super().__init__(latent_dim=latent_dim, base_filters=base_filters, learning_rate=learning_rate,
                          beta_1=beta_1, seed=seed)
         if mining_steps < 0 or mining_step_size < 0 or mining_start_epoch < 0 or noise_std < 0:
             raise ValueError("mining_steps, mining_step_size, mining_start_epoch and noise_std must be >= 0")
         self.mining, self.mining_steps, self.mining_step_size = bool(mining), int(mining_steps), float(mining_step_size)
-        self.mining_start_epoch, self.noise_std, self.w_rec = int(mining_start_epoch), float(noise_std), float(w_rec)
+        self.mining_start_epoch = int(mining_start_epoch)
+        self.noise_std = float(noise_std)
+        self.reconstruction_weight = float(reconstruction_weight)
         self.average_decay = checked_average_decay(average_decay)
 
     def get_config(self):
@@ -259,7 +261,8 @@ class OCGAN(AdversarialDetector):
         config.pop("hidden")
         return {**config, "mining": self.mining, "mining_steps": self.mining_steps,
                 "mining_step_size": self.mining_step_size, "mining_start_epoch": self.mining_start_epoch,
-                "noise_std": self.noise_std, "w_rec": self.w_rec, "average_decay": self.average_decay}
+                "noise_std": self.noise_std, "reconstruction_weight": self.reconstruction_weight,
+                "average_decay": self.average_decay}
 
     def _build_model(self, x: np.ndarray) -> keras.Model:
         if x.ndim != 4:
@@ -268,7 +271,7 @@ class OCGAN(AdversarialDetector):
         classifier = nets.dcgan_discriminator(x.shape[1:], base_filters=self.base_filters, name="classifier")
         return OCGANModel(encoder, decoder, latent_discriminator(self.latent_dim), visual, classifier,
                           averaged_copy(encoder), averaged_copy(decoder), noise_std=self.noise_std,
-                          w_rec=self.w_rec, mining_steps=self.mining_steps,
+                          reconstruction_weight=self.reconstruction_weight, mining_steps=self.mining_steps,
                           mining_step_size=self.mining_step_size, average_decay=self.average_decay, seed=self.seed)
 
     def _fit(self, x: np.ndarray, *, callbacks=None, **kwargs) -> None:

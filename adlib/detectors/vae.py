@@ -27,7 +27,7 @@ class VAEModel(SerializesNetworks, keras.Model):
     """Encoder features -> (mean, log-variance) heads -> reparameterised code -> decoder.
 
     Negative ELBO per sample, averaged over the batch (so its scale does not depend on batch size):
-    ``0.5 * sum(((x - x_hat) / s)^2) + sum(log s) + const + beta * KL(q(z|x) || N(0, I))``,
+    ``0.5 * sum(((x - x_hat) / s)^2) + sum(log s) + const + kl_weight * KL(q(z|x) || N(0, I))``,
     where ``s`` is a fixed scale (``observation="fixed"``) or one learned scale per feature
     (``"diagonal"``).
 
@@ -40,7 +40,7 @@ class VAEModel(SerializesNetworks, keras.Model):
         Maps a code of size ``latent_dim`` back to the input shape.
     latent_dim : int
         Size of the code.
-    beta : float, default 1.0
+    kl_weight : float, default 1.0
         Weight of the KL term in the loss; 1 is the ELBO, larger values pull the codes harder towards the
         prior.
     observation : {"fixed", "diagonal"}, default "fixed"
@@ -55,13 +55,13 @@ class VAEModel(SerializesNetworks, keras.Model):
         Passed to ``keras.Model`` (e.g. ``name``, or what ``get_config`` saved when a model is loaded).
     """
 
-    def __init__(self, encoder: keras.Model, decoder: keras.Model, latent_dim: int, beta: float = 1.0,
+    def __init__(self, encoder: keras.Model, decoder: keras.Model, latent_dim: int, kl_weight: float = 1.0,
                  observation: str = "fixed", obs_scale: float = 0.05, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
         if observation not in OBSERVATION_MODELS:
             raise ValueError(f"observation must be one of {OBSERVATION_MODELS}; got {observation!r}")
         self.encoder, self.decoder = encoder, decoder
-        self.latent_dim, self.beta = int(latent_dim), float(beta)
+        self.latent_dim, self.kl_weight = int(latent_dim), float(kl_weight)
         self.observation, self.obs_scale, self.seed = observation, float(obs_scale), seed
         self.z_mean = layers.Dense(self.latent_dim, name="z_mean")
         self.z_log_var = layers.Dense(self.latent_dim, name="z_log_var")  # linear: log-variances may be negative
@@ -97,7 +97,7 @@ class VAEModel(SerializesNetworks, keras.Model):
         per_feature = 0.5 * ops.square((x - x_hat) / ops.exp(log_s)) + log_s + 0.5 * math.log(2 * math.pi)
         nll = ops.sum(ops.reshape(per_feature, (ops.shape(x)[0], -1)), axis=1)
         kl = -0.5 * ops.sum(1.0 + log_var - ops.square(mean) - ops.exp(log_var), axis=1)
-        return ops.mean(nll + self.beta * kl), ops.mean(nll), ops.mean(kl)
+        return ops.mean(nll + self.kl_weight * kl), ops.mean(nll), ops.mean(kl)
 
     def _track(self, loss, nll, kl):
         self.loss_tracker.update_state(loss)
@@ -118,7 +118,7 @@ class VAEModel(SerializesNetworks, keras.Model):
         return self._track(*self._loss_terms(x, training=False))
 
     def get_config(self):
-        return {**super().get_config(), "latent_dim": self.latent_dim, "beta": self.beta,
+        return {**super().get_config(), "latent_dim": self.latent_dim, "kl_weight": self.kl_weight,
                 "observation": self.observation, "obs_scale": self.obs_scale, "seed": self.seed,
                 **self.networks_config()}
 
@@ -153,8 +153,8 @@ class VAE(ReconstructionDetector):
         Give both ``encoder`` and ``decoder`` or neither.
     decoder : keras.Model or None, default None
         Your own decoder, from a code to the input shape.
-    beta : float, default 1.0
-        Weight (>= 0) of the KL term in the training loss; 1 is the ELBO.
+    kl_weight : float, default 1.0
+        β (>= 0), the weight of the KL term in the training loss (the β of a β-VAE); 1 is the ELBO.
     observation : {"fixed", "diagonal"}, default "fixed"
         Likelihood scale: fixed at ``obs_scale``, or learned per feature (starting at ``obs_scale``).
     obs_scale : float, default 0.05
@@ -177,9 +177,13 @@ class VAE(ReconstructionDetector):
         initial weights: use :func:`adlib.seed_everything`.
     """
 
+    # The Monte-Carlo noise is drawn afresh, from the detector's seed, for every array scored, so a
+    # sample's score depends on the array it is scored with: no chunking behind a progress bar.
+    scores_whole_batch = True
+
     def __init__(self, latent_dim: int | None = None, hidden: Sequence[int] = (20, 15, 7),
                  base_filters: int = 16, encoder: keras.Model | None = None,
-                 decoder: keras.Model | None = None, beta: float = 1.0, observation: str = "fixed",
+                 decoder: keras.Model | None = None, kl_weight: float = 1.0, observation: str = "fixed",
                  obs_scale: float = 0.05, samples: int = 10, outlier_perc: float = 100.0,
                  score_type: str = "mse", learning_rate: float = 1e-3, seed: int | None = None) -> None:
         super().__init__(outlier_perc, learning_rate)
@@ -187,8 +191,8 @@ class VAE(ReconstructionDetector):
             raise ValueError("pass both encoder and decoder, or neither (to use the defaults)")
         if observation not in OBSERVATION_MODELS:
             raise ValueError(f"observation must be one of {OBSERVATION_MODELS}; got {observation!r}")
-        if samples < 1 or obs_scale <= 0 or beta < 0:
-            raise ValueError("samples must be >= 1, obs_scale > 0 and beta >= 0")
+        if samples < 1 or obs_scale <= 0 or kl_weight < 0:
+            raise ValueError("samples must be >= 1, obs_scale > 0 and kl_weight >= 0")
         if score_type not in SCORE_TYPES:
             raise ValueError(f"score_type must be one of {SCORE_TYPES}; got {score_type!r}")
         if score_type == "elbo" and outlier_perc != 100:
@@ -198,19 +202,19 @@ class VAE(ReconstructionDetector):
         self.latent_dim = None if latent_dim is None else int(latent_dim)
         self.hidden, self.base_filters = tuple(hidden), int(base_filters)
         self.encoder, self.decoder = encoder, decoder
-        self.beta, self.observation, self.obs_scale = float(beta), observation, float(obs_scale)
+        self.kl_weight, self.observation, self.obs_scale = float(kl_weight), observation, float(obs_scale)
         self.samples, self.seed = int(samples), seed
 
     def get_config(self):
         return {"latent_dim": self.latent_dim, "hidden": list(self.hidden), "base_filters": self.base_filters,
-                "beta": self.beta, "observation": self.observation, "obs_scale": self.obs_scale,
+                "kl_weight": self.kl_weight, "observation": self.observation, "obs_scale": self.obs_scale,
                 "samples": self.samples, "outlier_perc": self.outlier_perc, "score_type": self.score_type,
                 "learning_rate": self.learning_rate, "seed": self.seed}
 
     def _build_model(self, x: np.ndarray) -> keras.Model:
         latent_dim = self.code_size(x)
         encoder, decoder = self._autoencoder_networks(x, encoder_code=False, latent_dim=latent_dim)
-        return VAEModel(encoder, decoder, latent_dim, beta=self.beta, observation=self.observation,
+        return VAEModel(encoder, decoder, latent_dim, kl_weight=self.kl_weight, observation=self.observation,
                         obs_scale=self.obs_scale, seed=self.seed)
 
     def encode(self, x, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:

@@ -19,6 +19,7 @@ HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
 SKIP_DIRS = {"_static", "_sources", "_images"}
 GENERATED = {"genindex.html", "search.html", "py-modindex.html"}
+REDIRECT = "index.html"  # Jupyter Book's landing page only redirects to the first page of the table of contents
 SCREENSHOTS = {"intro": "book/intro.html", "chapter": "notebooks/04_ocgan_mnist.html",
                "benchmark": "book/benchmark.html"}
 
@@ -27,7 +28,8 @@ def built_pages() -> list[str]:
     if not (HTML / "index.html").exists():
         return []
     return sorted(p.relative_to(HTML).as_posix() for p in HTML.rglob("*.html")
-                  if not SKIP_DIRS & set(p.relative_to(HTML).parts) and p.name not in GENERATED)
+                  if not SKIP_DIRS & set(p.relative_to(HTML).parts) and p.name not in GENERATED
+                  and p.relative_to(HTML).as_posix() != REDIRECT)
 
 
 def chromium() -> str:
@@ -53,10 +55,18 @@ INSPECT = """async () => {
     links: Array.from(document.querySelectorAll("a[href]")).map(a => a.href),
     colab: Array.from(document.querySelectorAll("a[href*='colab.research.google.com/github/']")).map(a => a.href),
     columnWidth: width,
+    // a table wider than the column counts as fitting only inside its own horizontal scroll box that fits
     wideTables: Array.from(column ? column.querySelectorAll("table") : [])
-      .map(t => ({width: Math.round(t.getBoundingClientRect().width),
-                  head: (t.querySelector("tr") || t).textContent.trim().replace(/\\s+/g, " ").slice(0, 80)}))
+      .map(t => {
+        let box = t.parentElement;
+        while (box && box !== column && !["auto", "scroll"].includes(getComputedStyle(box).overflowX)) box = box.parentElement;
+        const boxed = box && box !== column;
+        return {width: Math.round((boxed ? box : t).getBoundingClientRect().width), scrolls: boxed,
+                head: (t.querySelector("tr") || t).textContent.trim().replace(/\\s+/g, " ").slice(0, 80)};
+      })
       .filter(t => t.width > width + 1),
+    scrollingTables: Array.from(column ? column.querySelectorAll("table") : [])
+      .filter(t => t.getBoundingClientRect().width > width + 1).length,
   };
 }"""
 
@@ -102,6 +112,14 @@ def reports(browser) -> dict[str, dict]:
     out["__refused__"] = {"urls": sorted(set(refused))}
     (SHOTS / "report.json").write_text(json.dumps(out, indent=1))
     return out
+
+
+def test_the_landing_page_redirects_to_the_introduction(browser):
+    page = browser.new_page()
+    page.goto((HTML / REDIRECT).as_uri(), wait_until="load")
+    page.wait_for_url("**/book/intro.html")
+    assert page.title(), "the introduction has no title"
+    page.close()
 
 
 def test_the_book_has_its_pages():
