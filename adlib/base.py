@@ -281,9 +281,11 @@ class Detector:
             if bar is not None:
                 bar.update(seen, finalize=True)
             return np.concatenate(parts)
-        x = self._checked(x)
-        scores = self._score_with_progress(x, batch_size) if show else self._score(x, batch_size)
-        return _checked_scores(scores, type(self).__name__)
+        return _checked_scores(self._array_scores(self._checked(x), batch_size, show), type(self).__name__)
+
+    def _array_scores(self, x: np.ndarray, batch_size: int, show: bool) -> np.ndarray:
+        """``_score`` of a checked array, behind a progress bar when ``show``."""
+        return self._score_with_progress(x, batch_size) if show else self._score(x, batch_size)
 
     def _shows_progress(self, verbose, streamed: bool) -> bool:
         """Whether scoring shows a progress bar (see :meth:`score`'s ``verbose``)."""
@@ -387,10 +389,8 @@ class Detector:
         elif return_feature_score:  # one pass gives both the instance and the feature scores
             scores, raw = self._score_with_features(x, batch_size)
             feature = self._as_input_shape(np.asarray(raw, dtype=np.float64))
-        elif self._shows_progress(verbose, False):
-            scores, feature = self._score_with_progress(x, batch_size), None
         else:
-            scores, feature = self._score(x, batch_size), None
+            scores, feature = self._array_scores(x, batch_size, self._shows_progress(verbose, False)), None
         scores = _checked_scores(scores, type(self).__name__)
         p_value = conformal_p_values(self.reference_scores_, scores) if return_p_value else None
         return Prediction(scores, (scores > self.threshold_).astype(int), self.threshold_, feature, p_value)

@@ -4,11 +4,11 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("MPLBACKEND", "Agg")
-if os.environ.get("PYTEST_XDIST_WORKER"):
-    # `make unit` runs one pytest worker per core: one thread each, so that the workers do not fight
-    # over the cores (two TensorFlow thread pools per core made every test several times slower).
-    for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ.setdefault(name, "1")
+
+from tests._workers import one_thread_per_worker  # noqa: E402
+
+# `make unit` runs one pytest worker per core (two TensorFlow thread pools per core made every test slower)
+one_thread_per_worker()
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

@@ -8,11 +8,9 @@ committed outputs. Figures, HTML tables and stderr (progress bars, warnings) are
 cells on one worker in order); every kernel then uses one thread, so that the two do not fight
 over the cores.
 """
-import os
+from tests._workers import one_thread_per_worker
 
-if os.environ.get("PYTEST_XDIST_WORKER"):
-    for _name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ.setdefault(_name, "1")  # inherited by the kernel the worker starts
+one_thread_per_worker()  # inherited by the kernel each worker starts
 
 
 def pytest_collectstart(collector):
