@@ -243,7 +243,32 @@ def load_mnist(data_dir: str | os.PathLike | None = None):
         return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
 
 
-def _cifar_folder(data_dir) -> Path:
+def extract_tar(archive: Path, prefix: str, destination: Path, verbose: int = 1) -> None:
+    """Extract the members of a ``.tar.gz`` whose names start with ``prefix`` into ``destination``,
+    with a Keras progress bar over their bytes.
+
+    Parameters
+    ----------
+    archive : Path
+        The ``.tar.gz`` file.
+    prefix : str
+        Only members whose names start with it are extracted (e.g. ``"cifar-10-batches-py/"``).
+    destination : Path
+        The folder the members are written into (their paths inside the archive are kept).
+    verbose : int, default 1
+        1 shows the progress bar, 0 silences it.
+    """
+    import keras  # deferred, as in fetch
+
+    with tarfile.open(archive, "r:gz") as tar:
+        members = [m for m in tar.getmembers() if m.name.startswith(prefix)]
+        bar = keras.utils.Progbar(sum(m.size for m in members) or None, verbose=verbose, unit_name="byte")
+        for member in members:
+            tar.extract(member, destination, filter="data")
+            bar.add(member.size)
+
+
+def _cifar_folder(data_dir, verbose: int = 1) -> Path:
     """Find a verified ``cifar-10-batches-py`` folder, extracting the archive if only it is present."""
     searched = _search_dirs(data_dir)
     for folder in searched:
@@ -258,9 +283,9 @@ def _cifar_folder(data_dir) -> Path:
     extracted = cache_dir() / CIFAR10_FOLDER
     if not extracted.is_dir():
         cache_dir().mkdir(parents=True, exist_ok=True)
-        with tarfile.open(archive, "r:gz") as tar:
-            members = [m for m in tar.getmembers() if m.name.startswith(CIFAR10_FOLDER + "/")]
-            tar.extractall(cache_dir(), members=members, filter="data")
+        if verbose:
+            print(f"Extracting {archive.name} into {cache_dir()}")
+        extract_tar(archive, CIFAR10_FOLDER + "/", cache_dir(), verbose=verbose)
     for name, md5 in CIFAR10_MD5.items():
         verify_file(extracted / name, md5, "md5")
     return extracted
@@ -273,7 +298,7 @@ def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return x, np.asarray(batch[b"labels"], dtype=np.uint8)
 
 
-def load_cifar10(data_dir: str | os.PathLike | None = None):
+def load_cifar10(data_dir: str | os.PathLike | None = None, verbose: int = 1):
     """CIFAR-10: ``(x_train, y_train), (x_test, y_test)``, uint8 NHWC images (n, 32, 32, 3), labels (n,).
 
     Parameters
@@ -281,13 +306,15 @@ def load_cifar10(data_dir: str | os.PathLike | None = None):
     data_dir : str, os.PathLike or None, default None
         A folder searched first for an extracted ``cifar-10-batches-py`` folder, then for the archive (see
         :func:`fetch`); an archive is extracted into the cache. Every extracted file is checked by md5.
+    verbose : int, default 1
+        Show a progress bar while an archive is extracted; 0 is silent.
 
     Returns
     -------
     tuple
         ``(x_train, y_train), (x_test, y_test)``: 50,000 and 10,000 images, labels 0-9 (``CIFAR10_CLASSES``).
     """
-    folder = _cifar_folder(data_dir)
+    folder = _cifar_folder(data_dir, verbose)
     parts = [_cifar_batch(folder / f"data_batch_{i}") for i in range(1, 6)]
     x_test, y_test = _cifar_batch(folder / "test_batch")
     return ((np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])),

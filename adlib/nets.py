@@ -210,27 +210,35 @@ def mlp_discriminator(input_dim: int, hidden: Sequence[int], *, dropout: float =
     return keras.Model(x_in, [layers.Dense(1, name="logit")(h), h], name=name)
 
 
+def bounded_code(encoder: keras.Model, activation: str) -> keras.Model:
+    """``encoder`` with its code squashed by ``activation`` (e.g. tanh), after a BatchNormalization
+    without learned scale: the code enters the squashing function standardised, so it cannot drift
+    into saturation, where every image gets the same code (measured on contrast-normalised CIFAR-10)."""
+    code = layers.BatchNormalization(momentum=BN_MOMENTUM, scale=False, name="code_norm")(encoder.output)
+    return keras.Model(encoder.input, layers.Activation(activation, name="bounded_code")(code), name=encoder.name)
+
+
 def gan_networks(x, *, latent_dim: int, hidden: Sequence[int] = (128, 64), base_filters: int = 32,
                  encoder_activation: str | None = None):
     """Encoder, generator and discriminator sized from a batch ``x``: DCGAN networks for images
     (n, h, w, c) of any size, MLPs for tables (n, d). Image generators end in a sigmoid when ``x`` lies
-    in [0, 1]."""
+    in [0, 1]; an ``encoder_activation`` bounds the code through :func:`bounded_code`."""
     if x.ndim == 4:
-        out_act = output_activation_for(x)
         shape = x.shape[1:]
-        return (dcgan_encoder(shape, latent_dim, base_filters=base_filters, out_activation=encoder_activation),
-                dcgan_decoder(latent_dim, shape, base_filters=base_filters, output_activation=out_act,
-                              name="generator"),
-                dcgan_discriminator(shape, base_filters=base_filters))
-    if x.ndim == 2:
+        encoder = dcgan_encoder(shape, latent_dim, base_filters=base_filters)
+        generator = dcgan_decoder(latent_dim, shape, base_filters=base_filters,
+                                  output_activation=output_activation_for(x), name="generator")
+        discriminator = dcgan_discriminator(shape, base_filters=base_filters)
+    elif x.ndim == 2:
         d = x.shape[1]
         encoder = dense_encoder(d, hidden, latent_dim, activation="relu")
-        if encoder_activation:
-            encoder = keras.Model(encoder.input, layers.Activation(encoder_activation)(encoder.output),
-                                  name="encoder")
-        return (encoder, dense_decoder(latent_dim, tuple(hidden)[::-1], d, name="generator"),
-                mlp_discriminator(d, hidden))
-    raise ValueError(f"GAN networks exist for tables (n, d) and images (n, h, w, c); got shape {x.shape}.")
+        generator = dense_decoder(latent_dim, tuple(hidden)[::-1], d, name="generator")
+        discriminator = mlp_discriminator(d, hidden)
+    else:
+        raise ValueError(f"GAN networks exist for tables (n, d) and images (n, h, w, c); got shape {x.shape}.")
+    if encoder_activation:
+        encoder = bounded_code(encoder, encoder_activation)
+    return encoder, generator, discriminator
 
 
 def joint_discriminator(input_shape: Sequence[int], latent_dim: int, *, base_filters: int = 32,

@@ -1,6 +1,7 @@
 """Helpers for the book's notebooks: numbers quoted in prose come from the run, never typed by hand."""
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -29,3 +30,17 @@ def glue(name: str, value: Any) -> Any:
     # NumPy scalars print as ``np.float64(0.5)``, which myst-nb cannot format as a number
     myst_glue(name, value.item() if isinstance(value, np.generic) else value, display=False)
     return value
+
+
+def fit_verbosity() -> int | str:
+    """The ``verbose`` a chapter passes to ``fit``: Keras' progress bar (``"auto"``) when a reader runs
+    the chapter, and 0 when ``make notebooks`` or nbval executes it (``ADLIB_BATCH_RUN=1``), so the
+    published page shows the one summary line per model that the chapter prints instead of a log line
+    per epoch.
+
+    Returns
+    -------
+    int or str
+        ``0`` in a batch run, ``"auto"`` otherwise.
+    """
+    return 0 if os.environ.get("ADLIB_BATCH_RUN") == "1" else "auto"

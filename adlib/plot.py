@@ -205,7 +205,8 @@ def reconstructions(originals, reconstructed, *, n: int = 8, titles: Sequence[st
     """
     rows = {titles[0]: originals, titles[1]: reconstructed, **(extra or {})}
     n = min(n, len(originals))
-    fig, axes = plt.subplots(len(rows), n, figsize=(1.4 * n, 1.5 * len(rows)), squeeze=False)
+    scale = min(1.0, 10.0 / (1.4 * n))  # at most 10 inches wide: the book's column shows it unshrunk
+    fig, axes = plt.subplots(len(rows), n, figsize=(1.4 * n * scale, 1.5 * len(rows) * scale), squeeze=False)
     for r, (name, images) in enumerate(rows.items()):
         for c in range(n):
             img = np.asarray(images[c])
@@ -281,3 +282,15 @@ def tabular_feature_scores(feature_scores, feature_names: Sequence[str], *, top:
     ax.barh([feature_names[i] for i in order], fs[order])
     ax.set(xlabel="feature score (squared reconstruction error)")
     return ax
+
+
+def book_style() -> None:
+    """The chapters' Matplotlib settings: fonts large enough to read at the book's column width.
+
+    A figure is shown scaled to the text column (about 8 inches at 100 dpi), so labels must start
+    larger than Matplotlib's 10 pt to stay at 9 pt or more once a 10-inch figure is scaled down.
+    Chapters call it once, after their imports; it changes only Matplotlib's rc settings.
+    """
+    plt.rcParams.update({"figure.dpi": 100, "font.size": 12, "axes.titlesize": 12, "axes.labelsize": 12,
+                         "xtick.labelsize": 11, "ytick.labelsize": 11, "legend.fontsize": 11,
+                         "figure.titlesize": 13})

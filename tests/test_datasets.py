@@ -3,6 +3,7 @@ import hashlib
 import io
 import os
 import pickle
+import shutil
 import tarfile
 
 import numpy as np
@@ -90,16 +91,20 @@ def _fake_cifar_archive(tmp_path):
     return RemoteFile(archive.name, UNREACHABLE, digest, archive.stat().st_size), md5, members
 
 
-def test_cifar_archive_is_verified_and_extracted_to_the_cache(tmp_path, monkeypatch):
+def test_cifar_archive_is_verified_and_extracted_to_the_cache(tmp_path, monkeypatch, capsys):
     remote, md5, members = _fake_cifar_archive(tmp_path)
     monkeypatch.setattr(datasets, "CIFAR10_ARCHIVE", remote)
     monkeypatch.setattr(datasets, "CIFAR10_MD5", md5)
     monkeypatch.delenv("ADLIB_DATA", raising=False)
     (x_train, y_train), (x_test, y_test) = datasets.load_cifar10(data_dir=tmp_path / "origin")
+    assert "Extracting cifar-10-python.tar.gz" in capsys.readouterr().out  # with a progress bar
     assert x_train.shape == (20, 32, 32, 3) and x_test.shape == (4, 32, 32, 3)
     first = pickle.loads(members["data_batch_1"])
     assert np.array_equal(x_train[0, :, :, 0].ravel(), first[b"data"][0, :1024])  # red plane, row-major
     assert (datasets.cache_dir() / "cifar-10-batches-py" / "test_batch").is_file()
+    shutil.rmtree(datasets.cache_dir() / "cifar-10-batches-py")
+    datasets.load_cifar10(data_dir=tmp_path / "origin", verbose=0)
+    assert capsys.readouterr().out == ""
 
 
 @requires_mirror()

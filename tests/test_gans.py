@@ -10,7 +10,7 @@ from sklearn.metrics import roc_auc_score
 import adlib
 from adlib import nets
 from adlib.detectors.ganomaly import ReinitialiseCollapsedDiscriminator
-from tests.conftest import blobs_and_rings
+from tests.conftest import blobs_and_rings, glyph_task
 
 SMALL = dict(latent_dim=16, base_filters=8, learning_rate=1e-3, seed=0)
 FACTORIES = {
@@ -119,6 +119,16 @@ def test_adgan_search_lowers_its_loss_and_leaves_the_generator_alone(blob_ring_i
     np.testing.assert_array_equal(detector.score(x), detector.score(x))
 
 
+def test_adgan_batched_searches_equal_searches_one_input_at_a_time(blob_ring_images):
+    """The searches of a batch share matrix products but not weights: searching eight inputs in one
+    call gives each the losses it gets alone (one input's seeds per call)."""
+    detector = trained_detector("ADGAN")
+    x = blob_ring_images[1][::40][:8]
+    _, together = detector.latent_search(x, batch_size=len(x) * detector.n_seeds)
+    _, alone = detector.latent_search(x, batch_size=detector.n_seeds)
+    np.testing.assert_allclose(together, alone, rtol=1e-4)
+
+
 def test_adgan_generator_steps_lower_the_loss_further_than_code_steps_alone(blob_ring_images):
     """γ_θ > 0 is what ADGAN adds to AnoGAN: with the same codes and steps, adapting the generator
     too explains every input better."""
@@ -174,6 +184,18 @@ def test_ocgan_mining_raises_the_classifiers_negative_probability():
         return 1 / (1 + np.exp(logit.ravel()))
 
     assert negative_probability(mined).mean() > negative_probability(codes).mean()
+
+
+def test_ocgan_codes_do_not_saturate_on_low_contrast_images():
+    """Contrast-normalised images span a narrow range; there a tanh code without the normalisation in
+    front of it saturated at +-1 within 60 steps (73% of the entries, one code for all images)."""
+    x_train = 0.45 + 0.1 * glyph_task()[0]
+    adlib.seed_everything(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", adlib.CollapseWarning)  # 60 steps are too few to reconstruct well
+        codes = adlib.OCGAN(seed=0).fit(x_train, steps=60, verbose=0).encode(x_train)
+    assert np.mean(np.abs(codes) > 0.99) < 0.1
+    assert codes.std(axis=0).mean() > 0.05
 
 
 def test_ganomaly_reinitialises_a_collapsed_discriminator():

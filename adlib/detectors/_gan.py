@@ -8,7 +8,7 @@ import numpy as np
 from keras import ops
 
 from .. import nets
-from ._keras import KerasDetector, SerializesNetworks, replica_gradients
+from ._keras import KerasDetector, SerializesNetworks, predict_in_batches, replica_gradients
 
 
 def bce_logits(logits, target: float):
@@ -182,7 +182,7 @@ class AdversarialDetector(KerasDetector):
 
     def _predict(self, x: np.ndarray, batch_size: int) -> np.ndarray:
         """``model_.predict`` (inference mode: BatchNorm uses its training statistics)."""
-        return np.asarray(self.model_.predict(x, batch_size=batch_size, verbose=0))
+        return np.asarray(predict_in_batches(self.model_, x, batch_size))
 
     def _score(self, x: np.ndarray, batch_size: int) -> np.ndarray:
         return self._predict(x, batch_size)

@@ -17,55 +17,61 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from ._per_copy import PerCopyNetwork
 from .anogan import AnoGAN, adam_step
+
+SEARCH_MEMORY = 2**30  # bytes the generator copies of one compiled search call may take
+BYTES_PER_WEIGHT = 4 * 6  # float32 weight, its two Adam moments, its gradient and temporaries
 
 
 class AdaptiveSearch:
-    """ADGAN's search for one input: ``n_seeds`` pairs (z_j, θ_j), each updated by its own Adam steps
-    on ℓ(x, G_θj(z_j)). Compiled once per generator; θ_j are tensors fed to ``stateless_call``, so
-    the trained generator's weights never change.
+    """ADGAN's search for a batch of searches: pair ``i`` (z_i, θ_i) is updated by its own Adam steps
+    on ℓ_i = ‖x_i - G_θi(z_i)‖². Every θ_i is a copy of the trained generator's weights, held as one
+    tensor per weight with a copy axis (:class:`~adlib.detectors._per_copy.PerCopyNetwork`), so all
+    the searches run as one batch, compiled; the trained generator's weights never change.
 
     Parameters
     ----------
     generator : keras.Model
-        The trained generator whose weights start every θ_j (:class:`ADGAN` passes the averaged generator). It
+        The trained generator whose weights start every θ_i (:class:`ADGAN` passes the averaged generator). It
         is read, never changed; a new generator needs a new ``AdaptiveSearch``.
     """
 
     def __init__(self, generator: keras.Model) -> None:
         self.generator = generator
-        self.run = tf.function(self._run, reduce_retracing=True)
+        self.network = PerCopyNetwork(generator)
+        self.run = tf.function(self._run, reduce_retracing=True, jit_compile=True)
 
-    def _loss(self, theta, frozen, x, z):
-        """ℓ = ‖x - G_θ(z)‖² for one input x (1, h, w, c) and one code z (d,)."""
-        drawn, _ = self.generator.stateless_call(theta, frozen, z[None], training=False)
-        return ops.sum(ops.square(drawn - x))
+    def _loss(self, theta, x, z):
+        """ℓ_i = ‖x_i - G_θi(z_i)‖² of every search i."""
+        return l2_squared_per_sample(x, self.network(theta, z))
 
     def _run(self, x, z, steps, z_rate, theta_rate):
-        """``x``: one input (1, h, w, c); ``z``: starting codes (n_seeds, d). Returns the final ℓ per seed."""
-        theta0 = [ops.convert_to_tensor(v) for v in self.generator.trainable_variables]
-        frozen = [ops.convert_to_tensor(v) for v in self.generator.non_trainable_variables]
-        codes = tf.unstack(z)
-        zeros = lambda ts: [tf.zeros_like(t) for t in ts]
-        state = [(zj, list(theta0), tf.zeros_like(zj), tf.zeros_like(zj), zeros(theta0), zeros(theta0))
-                 for zj in codes]
+        """``x``: the input of every search (n, ...); ``z``: their starting codes (n, d). Returns the
+        final ℓ of every search."""
+        theta = self.network.initial_weights(ops.shape(z)[0])  # θ_i = θ for every search i
+        zeros = [tf.zeros_like(t) for t in theta]
 
-        def body(i, state):
+        def body(i, z, mz, vz, theta, mt, vt):
             t = ops.cast(i + 1, "float32")
-            new_state = []
-            for zj, theta, mz, vz, mt, vt in state:
-                with tf.GradientTape() as tape:
-                    tape.watch([zj, *theta])
-                    loss = self._loss(theta, frozen, x, zj)
-                gz, *gt = tape.gradient(loss, [zj, *theta])
-                zj, mz, vz = adam_step(zj, gz, mz, vz, t, z_rate)
-                updated = [adam_step(w, g, m, v, t, theta_rate) for w, g, m, v in zip(theta, gt, mt, vt)]
-                theta, mt, vt = (list(part) for part in zip(*updated))
-                new_state.append((zj, theta, mz, vz, mt, vt))
-            return i + 1, new_state
+            with tf.GradientTape() as tape:
+                tape.watch([z, *theta])
+                loss = ops.sum(self._loss(theta, x, z))  # ℓ_i depends on (z_i, θ_i) only
+            gz, *gt = tape.gradient(loss, [z, *theta])
+            z, mz, vz = adam_step(z, gz, mz, vz, t, z_rate)
+            updated = [adam_step(w, g, m, v, t, theta_rate) for w, g, m, v in zip(theta, gt, mt, vt)]
+            theta, mt, vt = (list(part) for part in zip(*updated))
+            return i + 1, z, mz, vz, theta, mt, vt
 
-        _, state = tf.while_loop(lambda i, _: i < steps, body, (tf.constant(0), state))
-        return tf.stack([self._loss(theta, frozen, x, zj) for zj, theta, *_ in state])
+        state = (tf.constant(0), z, tf.zeros_like(z), tf.zeros_like(z), theta, zeros, list(zeros))
+        _, z, _, _, theta, _, _ = tf.while_loop(lambda i, *_: i < steps, body, state)
+        return self._loss(theta, x, z)
+
+
+def l2_squared_per_sample(a, b):
+    """‖a - b‖² of every sample (sum over all but the first axis)."""
+    diff = ops.square(a - b)
+    return ops.sum(ops.reshape(diff, (ops.shape(diff)[0], -1)), axis=1)
 
 
 class ADGAN(AnoGAN):
@@ -76,7 +82,13 @@ class ADGAN(AnoGAN):
 
     The search starts from the averaged generator that AnoGAN's search uses (``average_decay=0``:
     the last weights). Scoring costs ``n_seeds`` × Γ forward and backward passes of the generator per
-    input, one input at a time, so it is slower than AnoGAN's batched search.
+    input, and an Adam step on a whole copy of the generator's weights for each of them, so it costs
+    far more than AnoGAN's search of the same length. The searches still run as batches, in one
+    XLA-compiled loop: each weight of the generator gets a leading copy axis
+    (:class:`~adlib.detectors._per_copy.PerCopyNetwork`), so a batch of inputs × seeds shares every
+    matrix product instead of running one input at a time (28x28 images, ``base_filters=16``, 4 seeds,
+    Γ = 10, 2 CPU cores: 17.6 ms per image in batches of 32 inputs, 75 ms one input at a time, the same
+    losses to 5e-6).
 
     The default γ_θ is small, 1e-5: adapting the generator faster *lowered* the AUROC in
     development (MNIST, digit 8 normal, 250 training steps, 1,000 held-out training rows; 4 seeds,
@@ -136,22 +148,30 @@ class ADGAN(AnoGAN):
     def latent_search(self, x, steps: int | None = None, batch_size: int = 256,
                       verbose: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """ADGAN's search for every input: ``(score, losses)``, the mean final loss over the seeds
-        and each seed's final loss (n, n_seeds). Starting codes are drawn with the detector's seed,
-        so scores are repeatable."""
+        and each seed's final loss (n, n_seeds). ``batch_size`` is the number of searches per
+        compiled call (inputs × seeds), lowered to fit ``SEARCH_MEMORY``. Starting codes are drawn
+        with the detector's seed, so scores are repeatable."""
         return self._latent_search(self._checked(x), steps, batch_size, verbose)
 
     def _latent_search(self, x: np.ndarray, steps: int | None, batch_size: int,
                        verbose: bool) -> tuple[np.ndarray, np.ndarray]:
-        """``batch_size`` is unused: every input has its own copies of the generator."""
         steps, z0 = self._search_start(len(x), steps)
         if self._search is None or self._search.generator is not self.model_.average_generator:
             self._search = AdaptiveSearch(self.model_.average_generator)
+        k = self.n_seeds
+        fits = SEARCH_MEMORY // (BYTES_PER_WEIGHT * self._search.network.size)
+        per_call = max(1, min(batch_size, fits) // k)
         args = (tf.constant(steps), tf.constant(self.search_learning_rate),
                 tf.constant(self.generator_learning_rate))
         bar = keras.utils.Progbar(len(x), unit_name="sample") if verbose else None
-        losses = np.empty((len(x), self.n_seeds), np.float32)
-        for i in range(len(x)):
-            losses[i] = self._search.run(tf.constant(x[i:i + 1]), tf.constant(z0[i]), *args).numpy()
+        losses = []
+        for start in range(0, len(x), per_call):
+            sl = slice(start, start + per_call)
+            n = len(x[sl])
+            loss = self._search.run(tf.constant(np.repeat(x[sl], k, axis=0)),
+                                    tf.constant(z0[sl].reshape(n * k, -1)), *args)
+            losses.append(loss.numpy().reshape(n, k))
             if bar is not None:
-                bar.add(1)
+                bar.add(n)
+        losses = np.concatenate(losses)
         return losses.mean(axis=1), losses

@@ -14,7 +14,7 @@ from keras import ops
 
 from ..base import Prediction, ThresholdNotSetError, _resolve_percentile
 from ..metrics import percentile_threshold
-from ._keras import KerasDetector, SerializesNetworks, replica_gradients
+from ._keras import KerasDetector, SerializesNetworks, predict_in_batches, replica_gradients
 
 
 @keras.saving.register_keras_serializable(package="adlib")
@@ -157,7 +157,7 @@ class ReconstructionDetector(KerasDetector):
         return self._as_input_shape(self._reconstruct(self._checked(x), batch_size))
 
     def _reconstruct(self, x: np.ndarray, batch_size: int) -> np.ndarray:
-        return np.asarray(self.model_.predict(x, batch_size=batch_size, verbose=0))
+        return np.asarray(predict_in_batches(self.model_, x, batch_size))
 
     def _feature_score(self, x: np.ndarray, batch_size: int) -> np.ndarray:
         return np.square(x - self._reconstruct(x, batch_size))

@@ -15,7 +15,7 @@ import tensorflow as tf
 from keras import layers, ops
 
 from .. import nets
-from ._keras import KerasDetector, SerializesNetworks, replica_gradients, train
+from ._keras import KerasDetector, SerializesNetworks, predict_in_batches, replica_gradients, train
 from .autoencoder import AutoencoderModel
 
 
@@ -194,7 +194,7 @@ class DeepSVDD(KerasDetector):
         return np.asarray(self.model_.center)
 
     def _score(self, x: np.ndarray, batch_size: int) -> np.ndarray:
-        return np.asarray(self.model_.predict(x, batch_size=batch_size, verbose=0))
+        return np.asarray(predict_in_batches(self.model_, x, batch_size))
 
     def embed(self, x, batch_size: int = 256) -> np.ndarray:
         """φ(x), for plots of the hypersphere."""

@@ -22,7 +22,7 @@ import tensorflow as tf
 from keras import layers, ops
 
 from ..base import NumericalError
-from ._keras import KerasDetector, SerializesNetworks, replica_gradients
+from ._keras import KerasDetector, SerializesNetworks, predict_in_batches, replica_gradients
 
 EPS = 1e-12
 
@@ -451,7 +451,7 @@ class AEGMM(KerasDetector):
         self.model_.set_mixture(x)
 
     def _score(self, x: np.ndarray, batch_size: int) -> np.ndarray:
-        energy = np.asarray(self.model_.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64)
+        energy = np.asarray(predict_in_batches(self.model_, x, batch_size), dtype=np.float64)
         if not np.all(np.isfinite(energy)):
             raise NumericalError("energies are not finite: the mixture covariance is singular; "
                                      "refit with a larger cov_jitter")
