@@ -222,8 +222,17 @@ class KerasDetector(Detector):
         model.compile(optimizer=keras.optimizers.Adam(self.learning_rate))
 
     def _ensure_model(self, x: np.ndarray) -> None:
-        """Build and compile ``model_`` on the first fit (later fits continue training it)."""
+        """Build and compile ``model_`` on the first fit (later fits continue training it).
+
+        With a ``seed``, the global generators (Python, NumPy, TensorFlow, Keras) are seeded with it
+        first, as :func:`adlib.seed_everything` does, so that the initial weights, and the random draws
+        of training that come from those generators, depend on the detector's seed alone, not on
+        whatever drew random numbers before (another detector trained earlier in the same session).
+        """
         if self.model_ is None:
+            seed = getattr(self, "seed", None)
+            if seed is not None:
+                keras.utils.set_random_seed(int(seed))
             self.model_ = self._build_model(x)
             self.model_(x[:2], training=False)  # build every layer, so saving records all weights
             self._compile(self.model_)
