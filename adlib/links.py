@@ -28,7 +28,7 @@ def colab_url(notebook: str) -> str:
     Parameters
     ----------
     notebook : str
-        The notebook's path relative to the repository root, e.g. ``notebooks/00_autoencoder_basics.ipynb``.
+        The notebook's path relative to the repository root, e.g. ``notebooks/02_autoencoder_basics.ipynb``.
 
     Returns
     -------

@@ -1,7 +1,7 @@
 """The built book in a real browser (headless Chromium, driven by Playwright), with the network cut off:
-equations render, local images and links resolve, every chapter opens its own notebook in Colab,
-and no table is wider than the text column. Run after the book is built (``make test`` does);
-screenshots of three pages go to ``_build/screenshots/``."""
+equations render, local images and links resolve, every chapter opens its own notebook in Colab and
+shows no TensorFlow start-up log, and no table is wider than the text column. Run after the book is
+built (``make test`` does); screenshots of three pages go to ``_build/screenshots/``."""
 from __future__ import annotations
 
 import json
@@ -20,7 +20,7 @@ SHOTS = ROOT / "_build" / "screenshots"
 SKIP_DIRS = {"_static", "_sources", "_images"}
 GENERATED = {"genindex.html", "search.html", "py-modindex.html"}
 REDIRECT = "index.html"  # Jupyter Book's landing page only redirects to the first page of the table of contents
-SCREENSHOTS = {"intro": "book/intro.html", "chapter": "notebooks/04_ocgan_mnist.html",
+SCREENSHOTS = {"intro": "book/intro.html", "chapter": "notebooks/08_ocgan_mnist.html",
                "benchmark": "book/benchmark.html"}
 
 
@@ -55,6 +55,9 @@ INSPECT = """async () => {
     links: Array.from(document.querySelectorAll("a[href]")).map(a => a.href),
     colab: Array.from(document.querySelectorAll("a[href*='colab.research.google.com/github/']")).map(a => a.href),
     columnWidth: width,
+    // TensorFlow's C++ start-up lines (absl, oneDNN), which say nothing to a reader
+    startupLog: (column ? column.innerText : "").split("\\n")
+      .filter(l => /absl::InitializeLog|oneDNN custom operations/.test(l)).slice(0, 2),
     // a table wider than the column counts as fitting only inside its own horizontal scroll box that fits
     wideTables: Array.from(column ? column.querySelectorAll("table") : [])
       .map(t => {
@@ -67,6 +70,21 @@ INSPECT = """async () => {
       .filter(t => t.width > width + 1),
     scrollingTables: Array.from(column ? column.querySelectorAll("table") : [])
       .filter(t => t.getBoundingClientRect().width > width + 1).length,
+    // figures a reader sees: images in the chapter's text column (badges are links to Colab, not figures)
+    figures: Array.from(column ? column.querySelectorAll("img") : [])
+      .filter(i => !i.closest("a[href*='colab.research.google.com']")).length,
+    // code and text outputs whose content is wider than their box without a drawn scrollbar: cut off
+    clipped: Array.from(column ? column.querySelectorAll("div.highlight pre, div.cell_output pre, div.output pre") : [])
+      .filter(el => {
+        const style = getComputedStyle(el);
+        // a horizontal scrollbar that is drawn takes height from the box (an overlay one takes none)
+        const bar = el.offsetHeight - el.clientHeight - parseFloat(style.borderTopWidth) - parseFloat(style.borderBottomWidth);
+        const scrolls = ["auto", "scroll"].includes(style.overflowX) && bar >= 4;
+        const hidden = el.scrollWidth > el.clientWidth + 1 && !scrolls;
+        const spills = el.getBoundingClientRect().right > column.getBoundingClientRect().right + 1;
+        return hidden || spills;
+      })
+      .map(el => el.textContent.split("\\n").reduce((a, b) => (b.length > a.length ? b : a), "").slice(0, 100)),
   };
 }"""
 
@@ -77,8 +95,10 @@ def browser():
         pytest.fail(f"no built book under {HTML}: run `make build-book` first")
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium(), args=[
+        # scrollbars drawn as a reader's browser draws them (Playwright hides them by default)
+        browser = p.chromium.launch(executable_path=chromium(), ignore_default_args=["--hide-scrollbars"], args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--enable-features=OverlayScrollbar",  # as on macOS and phones: hidden until the reader scrolls
             "--disable-sync", "--no-first-run"])
         yield browser
         browser.close()
@@ -161,6 +181,34 @@ def test_chapter_opens_its_own_notebook_in_colab(reports, page_path):
 def test_no_table_is_wider_than_the_column(reports, page_path):
     report = reports[page_path]
     assert not report["wideTables"], (report["columnWidth"], report["wideTables"])
+
+
+@pytest.mark.parametrize("page_path", [p for p in PAGES if p.startswith("notebooks/")])
+def test_no_tensorflow_start_up_log_on_the_page(reports, page_path):
+    assert not reports[page_path]["startupLog"], "tag the import cell `remove-stderr`"
+
+
+def shown_figure_outputs(notebook: Path) -> int:
+    """Image outputs of a notebook that the book shows: not in removed cells or outputs, not glue records."""
+    count = 0
+    for cell in json.loads(notebook.read_text())["cells"]:
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if cell["cell_type"] != "code" or tags & {"remove-cell", "remove-output"}:
+            continue
+        count += sum("image/png" in out.get("data", {}) for out in cell.get("outputs", []))
+    return count
+
+
+@pytest.mark.parametrize("page_path", [p for p in PAGES if p.startswith("notebooks/")])
+def test_every_figure_of_the_notebook_is_on_its_page(reports, page_path):
+    expected = shown_figure_outputs(ROOT / Path(page_path).with_suffix(".ipynb"))
+    assert expected > 0, f"{page_path}: its notebook has no figure outputs"
+    assert reports[page_path]["figures"] >= expected, (reports[page_path]["figures"], expected)
+
+
+@pytest.mark.parametrize("page_path", PAGES)
+def test_no_code_or_output_is_cut_off(reports, page_path):
+    assert not reports[page_path]["clipped"], reports[page_path]["clipped"]
 
 
 def test_screenshots_were_saved(reports):

@@ -1,0 +1,82 @@
+"""Keep every chapter's stated run time in step with its results file.
+
+Each chapter says how long its published (``book``) run took, in a line that starts
+``**Run time**: N minutes under `book```. The number is copied from ``runtime_s`` in
+``notebooks/results/<chapter>.json``, which the run itself writes, so the text cannot drift from
+the measurement. ``python -m adlib.runtimes .`` rewrites the lines (``make notebooks`` does after a
+``book`` run); ``--check`` only reports stale ones."""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+STATED = re.compile(r"(\*\*Run time\*\*: )(\d+) (minutes?)( under `book`)")
+
+
+def measured_minutes(results_file: Path) -> int:
+    """The ``book`` run time of a chapter in whole minutes (at least 1), from its results file."""
+    payload = json.loads(results_file.read_text())
+    if payload.get("profile") != "book":
+        raise ValueError(f"{results_file} holds a {payload.get('profile')!r} run, not the published `book` run")
+    return max(1, round(payload["runtime_s"] / 60))
+
+
+def stated_minutes(notebook: Path) -> list[int]:
+    """Every run time a chapter states for its ``book`` run, in minutes."""
+    cells = json.loads(notebook.read_text())["cells"]
+    return [int(m.group(2)) for c in cells if c["cell_type"] == "markdown"
+            for m in STATED.finditer("".join(c["source"]))]
+
+
+def _sync_notebook(notebook: Path, minutes: int) -> bool:
+    text = notebook.read_text()
+    nb = json.loads(text)
+    unit = "minute" if minutes == 1 else "minutes"
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "markdown":
+            continue
+        source = "".join(cell["source"])
+        new = STATED.sub(lambda m: f"{m.group(1)}{minutes} {unit}{m.group(4)}", source)
+        if new != source:
+            cell["source"] = new.splitlines(keepends=True)
+    out = json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+    if out != text:
+        notebook.write_text(out)
+        return True
+    return False
+
+
+def chapters(root: Path) -> list[tuple[Path, Path]]:
+    """(notebook, results file) of every chapter that has both."""
+    pairs = []
+    for notebook in sorted((root / "notebooks").glob("*.ipynb")):
+        results = root / "notebooks" / "results" / f"{notebook.stem}.json"
+        if results.is_file():
+            pairs.append((notebook, results))
+    return pairs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("root", type=Path, nargs="?", default=Path("."))
+    parser.add_argument("--check", action="store_true", help="report stale run times, change nothing")
+    args = parser.parse_args(argv)
+    stale = []
+    for notebook, results in chapters(args.root):
+        minutes = measured_minutes(results)
+        if args.check:
+            if any(n != minutes for n in stated_minutes(notebook)):
+                stale.append(notebook.name)
+        elif _sync_notebook(notebook, minutes):
+            print(f"{notebook.name}: run time {minutes} min")
+    if stale:
+        print("stale run times (run `python -m adlib.runtimes .`):", ", ".join(stale))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
