@@ -37,6 +37,22 @@ def colab_url(notebook: str) -> str:
     return f"https://colab.research.google.com/github/{REPOSITORY}/blob/{TAG}/{notebook}"
 
 
+def colab_copy(notebook_name: str) -> str:
+    """The repository path of a chapter's Colab copy (``colab/<name>.ipynb``, written by ``make colab``):
+    the copy, not the book's source, is what the badges open, because Colab renders no MyST markup.
+
+    Parameters
+    ----------
+    notebook_name : str
+        The chapter's file name, e.g. ``08_ocgan_mnist.ipynb``.
+
+    Returns
+    -------
+    str
+    """
+    return f"colab/{notebook_name}"
+
+
 _INSTALL = re.compile(r'%pip install -q "adlib @ git\+https://github\.com/[^"@]+@[^"]+"')
 _BADGE = re.compile(r"https://colab\.research\.google\.com/github/[^/]+/[^/]+/blob/[^/]+/(notebooks/[\w.-]+\.ipynb)")
 
@@ -45,7 +61,7 @@ def _sync_notebook(path: Path, root: Path) -> bool:
     """Rewrites the install line and the badge of one notebook; True if anything changed."""
     text = path.read_text()
     nb = json.loads(text)
-    own = path.relative_to(root).as_posix()
+    own = colab_copy(path.name)
     for cell in nb["cells"]:
         source = "".join(cell["source"])
         new = _INSTALL.sub(install_line(), source)

@@ -39,8 +39,8 @@ lists every number the chapter measured that a paper also reports: **ours** (mea
 **key** to the protocol and the paper's table, spelled out below the table. Where a chapter
 reports a mean over digits or classes, that mean stands in for the per-class rows.
 
-`book` runs, published here, use small budgets on a 2-core CPU (at most 15 minutes per chapter,
-an hour for the ten-digit benchmark); the papers train far longer, mostly on GPUs. Every record,
+`book` runs, published here, use small budgets on a 2-core CPU ({{run_times}}); the papers train
+far longer, mostly on GPUs. Every record,
 with its full protocol, is in {{download}}`{RECORDS_CSV} <{RECORDS_CSV}>` and in the collapsed table at
 the end of the page.
 
@@ -130,10 +130,21 @@ def all_records_block(n_records: int) -> str:
             ":header-rows: 1\n:class: adlib-records\n:widths: 16 10 10 7 6 5 6 40\n```\n:::\n")
 
 
+def run_times(payloads: list[dict]) -> str:
+    """The measured run times of the chapters, in words: the range, and the longest by name."""
+    minutes = {p["notebook"]: p["runtime_s"] / 60 for p in payloads}
+    longest = max(minutes, key=minutes.get)
+    others = [m for name, m in minutes.items() if name != longest]
+    if not others:
+        return f"{minutes[longest]:.0f} minutes for `{longest}`, as measured by the run"
+    return (f"{min(others):.0f} to {max(others):.0f} minutes per chapter, {minutes[longest]:.0f} for "
+            f"`{longest}`, as measured by the runs")
+
+
 def benchmark_page(directory: str | Path) -> str:
     """The whole page: introduction and figure, one section per results file, the collapsed records."""
     payloads = load_results(directory)
-    return (INTRO + "\n" + "\n".join(section(p) for p in payloads)
+    return (INTRO.replace("{run_times}", run_times(payloads)) + "\n" + "\n".join(section(p) for p in payloads)
             + all_records_block(sum(len(p["results"]) for p in payloads)))
 
 

@@ -16,11 +16,11 @@ def test_every_copy_is_in_step_with_the_version_file(capsys):
     assert links.main([str(ROOT), "--check"]) == 0, capsys.readouterr().out
 
 
-def test_each_notebook_installs_the_release_and_opens_itself_in_colab():
+def test_each_notebook_installs_the_release_and_opens_its_colab_copy():
     for path in NOTEBOOKS:
         text = "".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"])
         assert links.install_line() in text, path.name
-        assert links.colab_url(f"notebooks/{path.name}") in text, path.name
+        assert links.colab_url(f"colab/{path.name}") in text, path.name  # the badge opens the Colab copy
         assert "@main" not in text, path.name
 
 

@@ -12,7 +12,7 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
-from adlib.links import TAG, colab_url
+from adlib.links import TAG, colab_copy, colab_url
 
 ROOT = Path(__file__).resolve().parents[2]
 HTML = ROOT / "_build" / "html"
@@ -169,8 +169,8 @@ def test_local_images_and_links_resolve(reports, page_path):
 
 
 @pytest.mark.parametrize("page_path", [p for p in PAGES if p.startswith("notebooks/")])
-def test_chapter_opens_its_own_notebook_in_colab(reports, page_path):
-    own = colab_url(page_path.removesuffix(".html") + ".ipynb")
+def test_chapter_opens_its_own_colab_copy(reports, page_path):
+    own = colab_url(colab_copy(Path(page_path).name.removesuffix(".html") + ".ipynb"))
     links = reports[page_path]["colab"]
     assert links, "no Colab link on the page"
     assert set(links) == {own}, (own, sorted(set(links)))
