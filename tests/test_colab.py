@@ -362,3 +362,10 @@ def test_every_glued_number_of_a_chapter_appears_formatted(path):
     for key, spec in re.findall(r"\{glue:text\}`([^`:]+):?([^`]*)`", prose):
         value = ast.literal_eval(stored[key])
         assert (format(value, spec) if spec else str(value)) in text, (key, spec)
+
+
+def test_the_committed_colab_copies_are_current():
+    """The badges open colab/<chapter>.ipynb at the release tag: the committed copies must be what
+    `make colab` writes from the committed chapters."""
+    assert (ROOT / "colab").is_dir(), "run `make colab` and commit colab/"
+    assert colab.stale(ROOT / "notebooks", ROOT / "colab") == [], "run `make colab`"
