@@ -9,6 +9,7 @@ import argparse
 import json
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from ._version import REPOSITORY, __version__
@@ -57,15 +58,31 @@ _INSTALL = re.compile(r'%pip install -q "adlib @ git\+https://github\.com/[^"@]+
 _BADGE = re.compile(r"https://colab\.research\.google\.com/github/[^/]+/[^/]+/blob/[^/]+/(notebooks/[\w.-]+\.ipynb)")
 
 
-def _sync_notebook(path: Path, root: Path) -> bool:
-    """Rewrites the install line and the badge of one notebook; True if anything changed."""
+def rewrite_sources(path: Path, transform: Callable[[str], str], cell_type: str | None = None) -> bool:
+    """Apply ``transform`` to the source of every cell of a notebook (of one ``cell_type`` only, if
+    given) and write the notebook back in nbformat's layout if anything changed; outputs are untouched.
+
+    Parameters
+    ----------
+    path : Path
+        The ``.ipynb`` file.
+    transform : callable
+        Maps a cell's source text to its new source text.
+    cell_type : str or None, default None
+        ``"markdown"`` or ``"code"`` to rewrite only those cells.
+
+    Returns
+    -------
+    bool
+        True if the file changed.
+    """
     text = path.read_text()
     nb = json.loads(text)
-    own = colab_copy(path.name)
     for cell in nb["cells"]:
+        if cell_type is not None and cell["cell_type"] != cell_type:
+            continue
         source = "".join(cell["source"])
-        new = _INSTALL.sub(install_line(), source)
-        new = _BADGE.sub(lambda m: colab_url(own), new)
+        new = transform(source)
         if new != source:
             cell["source"] = new.splitlines(keepends=True)
     out = json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
@@ -73,6 +90,12 @@ def _sync_notebook(path: Path, root: Path) -> bool:
         path.write_text(out)
         return True
     return False
+
+
+def _sync_notebook(path: Path, root: Path) -> bool:
+    """Rewrites the install line and the badge of one notebook; True if anything changed."""
+    badge = colab_url(colab_copy(path.name))
+    return rewrite_sources(path, lambda source: _BADGE.sub(lambda m: badge, _INSTALL.sub(install_line(), source)))
 
 
 def _sync_text(path: Path, replacements: list[tuple[str, str]]) -> bool:

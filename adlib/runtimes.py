@@ -13,6 +13,8 @@ import re
 import sys
 from pathlib import Path
 
+from .links import rewrite_sources
+
 STATED = re.compile(r"(\*\*Run time\*\*: )(\d+) (minutes?)( under `book`)")
 
 
@@ -32,21 +34,9 @@ def stated_minutes(notebook: Path) -> list[int]:
 
 
 def _sync_notebook(notebook: Path, minutes: int) -> bool:
-    text = notebook.read_text()
-    nb = json.loads(text)
     unit = "minute" if minutes == 1 else "minutes"
-    for cell in nb["cells"]:
-        if cell["cell_type"] != "markdown":
-            continue
-        source = "".join(cell["source"])
-        new = STATED.sub(lambda m: f"{m.group(1)}{minutes} {unit}{m.group(4)}", source)
-        if new != source:
-            cell["source"] = new.splitlines(keepends=True)
-    out = json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
-    if out != text:
-        notebook.write_text(out)
-        return True
-    return False
+    return rewrite_sources(notebook, lambda source: STATED.sub(lambda m: f"{m.group(1)}{minutes} {unit}{m.group(4)}", source),
+                           cell_type="markdown")
 
 
 def chapters(root: Path) -> list[tuple[Path, Path]]:
