@@ -285,12 +285,7 @@ def tabular_feature_scores(feature_scores, feature_names: Sequence[str], *, top:
 
 
 def book_style() -> None:
-    """The chapters' Matplotlib settings: fonts large enough to read at the book's column width.
+    """The chapters' style; chapters now call :func:`adlib.notebook.use_book_style` (same settings)."""
+    from adlib.notebook import use_book_style
 
-    A figure is shown scaled to the text column (about 8 inches at 100 dpi), so labels must start
-    larger than Matplotlib's 10 pt to stay at 9 pt or more once a 10-inch figure is scaled down.
-    Chapters call it once, after their imports; it changes only Matplotlib's rc settings.
-    """
-    plt.rcParams.update({"figure.dpi": 100, "font.size": 12, "axes.titlesize": 12, "axes.labelsize": 12,
-                         "xtick.labelsize": 11, "ytick.labelsize": 11, "legend.fontsize": 11,
-                         "figure.titlesize": 13})
+    use_book_style()
