@@ -3,7 +3,9 @@
 Each chapter says how long its published (``book``) run took, in a line that starts
 ``**Run time**: N minutes under `book```. The number is copied from ``runtime_s`` in
 ``notebooks/results/<chapter>.json``, which the run itself writes, so the text cannot drift from
-the measurement. ``python -m adlib.runtimes .`` rewrites the lines (``make notebooks`` does after a
+the measurement. Book pages may also hold a table of every chapter's run time between the markers
+:data:`TABLE_START` and :data:`TABLE_END` (the Colab page does); it is rewritten the same way.
+``python -m adlib.runtimes .`` rewrites the lines and tables (``make notebooks`` does after a
 ``book`` run); ``--check`` only reports stale ones."""
 from __future__ import annotations
 
@@ -16,6 +18,9 @@ from pathlib import Path
 from .links import rewrite_sources
 
 STATED = re.compile(r"(\*\*Run time\*\*: )(\d+) (minutes?)( under `book`)")
+TABLE_START = "<!-- run-time table: written by `python -m adlib.runtimes .` from the results files -->"
+TABLE_END = "<!-- end of run-time table -->"
+TABLE = re.compile(re.escape(TABLE_START) + r".*?" + re.escape(TABLE_END), re.S)
 
 
 def measured_minutes(results_file: Path) -> int:
@@ -49,6 +54,36 @@ def chapters(root: Path) -> list[tuple[Path, Path]]:
     return pairs
 
 
+def chapter_title(notebook: Path) -> str:
+    """The chapter's title: the first level-1 heading of its first Markdown cell."""
+    for cell in json.loads(notebook.read_text())["cells"]:
+        if cell["cell_type"] == "markdown":
+            for line in "".join(cell["source"]).splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return notebook.stem
+
+
+def run_time_table(root: Path) -> str:
+    """A Markdown table of every chapter's ``book`` run time, between the table markers."""
+    rows = [f"| {{doc}}`{chapter_title(nb)} <../notebooks/{nb.stem}>` | {measured_minutes(res)} |"
+            for nb, res in chapters(root)]
+    return "\n".join([TABLE_START, "", "| chapter | minutes under `book` |", "| --- | ---: |", *rows, "", TABLE_END])
+
+
+def pages_with_table(root: Path) -> list[Path]:
+    """The book pages that hold a run-time table."""
+    return [page for page in sorted((root / "book").glob("*.md")) if TABLE_START in page.read_text()]
+
+
+def _sync_page(page: Path, table: str) -> bool:
+    text = page.read_text()
+    new = TABLE.sub(lambda _: table, text)
+    if new != text:
+        page.write_text(new)
+    return new != text
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("root", type=Path, nargs="?", default=Path("."))
@@ -62,6 +97,13 @@ def main(argv: list[str] | None = None) -> int:
                 stale.append(notebook.name)
         elif _sync_notebook(notebook, minutes):
             print(f"{notebook.name}: run time {minutes} min")
+    table = run_time_table(args.root)
+    for page in pages_with_table(args.root):
+        if args.check:
+            if TABLE.search(page.read_text()).group(0) != table:
+                stale.append(page.name)
+        elif _sync_page(page, table):
+            print(f"{page.name}: run-time table rewritten")
     if stale:
         print("stale run times (run `python -m adlib.runtimes .`):", ", ".join(stale))
         return 1

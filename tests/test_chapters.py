@@ -148,6 +148,28 @@ def test_runtime_sync_rewrites_a_stale_line(tmp_path):
     assert runtimes.main([str(tmp_path), "--check"]) == 0
 
 
+def test_runtime_sync_rewrites_a_stale_table_on_a_book_page(tmp_path):
+    (tmp_path / "notebooks" / "results").mkdir(parents=True)
+    (tmp_path / "book").mkdir()
+    nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": ["# A chapter\n\n**Run time**: 22 minutes under `book`."]}],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (tmp_path / "notebooks" / "01_x.ipynb").write_text(json.dumps(nb))
+    (tmp_path / "notebooks" / "results" / "01_x.json").write_text(json.dumps({"profile": "book", "runtime_s": 1290.0}))
+    page = tmp_path / "book" / "colab.md"
+    page.write_text(f"Before.\n\n{runtimes.TABLE_START}\n| stale | 3 |\n{runtimes.TABLE_END}\n\nAfter.\n")
+    assert runtimes.main([str(tmp_path), "--check"]) == 1
+    assert runtimes.main([str(tmp_path)]) == 0
+    text = page.read_text()
+    assert "| {doc}`A chapter <../notebooks/01_x>` | 22 |" in text and "stale" not in text
+    assert text.startswith("Before.") and text.endswith("After.\n")
+    assert runtimes.main([str(tmp_path), "--check"]) == 0
+
+
+def test_the_colab_page_states_every_chapters_measured_run_time():
+    assert runtimes.pages_with_table(ROOT) == [ROOT / "book" / "colab.md"]
+    assert runtimes.main([str(ROOT), "--check"]) == 0, "run `make runtimes`"
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS + sorted((ROOT / "book").glob("*.md")), ids=lambda p: p.stem)
 def test_no_development_history_in_the_teaching_text(path):
     if path.suffix == ".ipynb":
