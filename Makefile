@@ -27,7 +27,7 @@ export PYTHONHASHSEED := 0
 # (ADLIB_BATCH_RUN, read by adlib.notebook.fit_verbosity) instead of Keras' per-epoch lines.
 RUN_ENV := MPLBACKEND=module://matplotlib_inline.backend_inline ADLIB_BATCH_RUN=1
 
-.PHONY: book test lint unit nbval build-book browser notebooks benchmark runtimes colab student links clean
+.PHONY: book test lint unit nbval build-book browser notebooks benchmark runtimes colab student links wheel-check clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -116,6 +116,26 @@ colab: $(STAMP)
 # Copies of the chapters for handing out: no outputs, no solutions (the exercises stay).
 student: $(STAMP)
 	$(BIN)/python -m adlib.student notebooks _build/student
+
+# A reader's install, checked: the built wheel, in a fresh virtual environment with the [cpu] extra and
+# only what executing a notebook needs (Colab has both), runs chapter 02 under `smoke` from a folder
+# outside the source tree, so that nothing but the wheel can provide `adlib`.
+WHEEL_DIR := _build/wheel-check
+wheel-check: $(STAMP)
+	rm -rf $(WHEEL_DIR) && mkdir -p $(WHEEL_DIR)/run
+	$(BIN)/python -m pip wheel --quiet --no-deps -w $(WHEEL_DIR)/dist .
+	$(PYTHON) -m venv $(WHEEL_DIR)/venv
+	$(WHEEL_DIR)/venv/bin/python -m pip install --quiet "$$(ls $(WHEEL_DIR)/dist/adlib-*.whl)[cpu]" ipykernel nbconvert
+	$(WHEEL_DIR)/venv/bin/python -m ipykernel install --prefix $(abspath $(WHEEL_DIR)/venv) --name python3 >/dev/null
+	cp notebooks/02_autoencoder_basics.ipynb $(WHEEL_DIR)/run/
+	cd $(WHEEL_DIR)/run && $(RUN_ENV) ADLIB_PROFILE=smoke JUPYTER_PATH=$(abspath $(WHEEL_DIR)/venv/share/jupyter) \
+		../venv/bin/jupyter nbconvert --to notebook --execute --output executed.ipynb \
+		--ExecutePreprocessor.kernel_name=python3 02_autoencoder_basics.ipynb
+	cd $(WHEEL_DIR)/run && ../venv/bin/python -c "import adlib, json; \
+		assert '/venv/' in adlib.__file__, adlib.__file__; \
+		nb = json.load(open('executed.ipynb')); \
+		errors = [o for c in nb['cells'] for o in c.get('outputs', []) if o.get('output_type') == 'error']; \
+		assert not errors, errors; print('wheel-check: chapter 02 ran under smoke with adlib from', adlib.__file__)"
 
 clean:
 	rm -rf _build _static/mathjax
