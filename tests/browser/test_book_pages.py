@@ -214,3 +214,32 @@ def test_no_code_or_output_is_cut_off(reports, page_path):
 def test_screenshots_were_saved(reports):
     for name in SCREENSHOTS:
         assert (SHOTS / f"{name}.png").stat().st_size > 10_000, name
+
+
+MARKUP = ("{glue", "{term}", "{doc}", "{ref}", "{cite", "{numref}", "```{", "````{", "{exercise}", "{solution",
+          ":label:", ":class: dropdown")
+
+
+def test_a_colab_copy_reads_without_markup_as_jupyter_renders_it(browser, tmp_path):
+    """Chapter 04's Colab copy rendered by `jupyter nbconvert --to html`, the renderer Jupyter and Colab
+    share for Markdown: no MyST role or directive shows, its numbers are written in, and each solution
+    is a folded block. The screenshot is saved as _build/screenshots/colab-copy.png (offline, so
+    MathJax, which Jupyter loads from the network, leaves the equations as TeX there)."""
+    import subprocess
+    import sys
+
+    copy = ROOT / "colab" / "04_aegmm_kddcup99.ipynb"
+    subprocess.run([sys.executable, "-m", "nbconvert", "--to", "html", "--output-dir", str(tmp_path), str(copy)],
+                   check=True, capture_output=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file://") else route.abort())
+    page.goto((tmp_path / "04_aegmm_kddcup99.html").as_uri(), wait_until="load")
+    text = page.inner_text("body")
+    shown = [m for m in MARKUP if m in text]
+    assert not shown, shown
+    assert "book's run" in text, "the copy must say where its quoted numbers come from"
+    assert page.locator("details").count() >= 2, "solutions should be folded <details> blocks"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.locator("text=Gaussian-mixture energy models").first.scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "colab-copy.png"))
+    page.close()
