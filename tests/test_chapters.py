@@ -151,7 +151,8 @@ def test_runtime_sync_rewrites_a_stale_line(tmp_path):
 def test_runtime_sync_rewrites_a_stale_table_on_a_book_page(tmp_path):
     (tmp_path / "notebooks" / "results").mkdir(parents=True)
     (tmp_path / "book").mkdir()
-    nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": ["# A chapter\n\n**Run time**: 22 minutes under `book`."]}],
+    title_and_time = "# A chapter\n\n**Run time**: 22 minutes under `book`."
+    nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": [title_and_time]}],
           "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
     (tmp_path / "notebooks" / "01_x.ipynb").write_text(json.dumps(nb))
     (tmp_path / "notebooks" / "results" / "01_x.json").write_text(json.dumps({"profile": "book", "runtime_s": 1290.0}))

@@ -48,7 +48,8 @@ def predict_in_batches(model: keras.Model, x: np.ndarray, batch_size: int):
 
 
 def train(model: keras.Model, x: np.ndarray, *, epochs: int | None, steps: int, batch_size: int = 64,
-          shuffle: bool = True, seed: int | None = None, validation_data=None, verbose="auto", callbacks=None):
+          shuffle: bool = True, seed: int | None = None, validation_data=None, verbose="auto", callbacks=None,
+          chunks: int = BUDGET_CHUNKS):
     """``model.fit`` for ``epochs`` passes over ``x`` or, with ``epochs=None``, for ``steps`` batches.
 
     A budget of steps streams full batches of ``x`` (reshuffled every pass) and is shown as up to
@@ -80,6 +81,8 @@ def train(model: keras.Model, x: np.ndarray, *, epochs: int | None, steps: int, 
     callbacks : list of keras.callbacks.Callback or None, default None
         Further callbacks, run after the ``TerminateOnNaN`` and :class:`~adlib.timing.EpochTimer` that ``train``
         always adds.
+    chunks : int, default :data:`BUDGET_CHUNKS`
+        Keras epochs that a budget of steps is shown as (and validated, and may be stopped, after each).
 
     Returns
     -------
@@ -101,7 +104,7 @@ def train(model: keras.Model, x: np.ndarray, *, epochs: int | None, steps: int, 
     else:
         if int(steps) < 0:
             raise ValueError(f"steps must be >= 0; got {steps}")
-        chunks = max(1, min(BUDGET_CHUNKS, int(steps)))
+        chunks = max(1, min(int(chunks), int(steps)))
         steps_each = math.ceil(int(steps) / chunks)
         data = tf.data.Dataset.from_tensor_slices(x)
         if shuffle:
@@ -184,6 +187,10 @@ class KerasDetector(Detector):
     """
 
     default_steps: int = 2000  # optimiser steps that ``fit(x)`` takes when given no epochs
+    # Tables only, default budget only: stop when the loss on a held-out share of the training rows stops
+    # improving (see _fit). Set by the detectors whose loss measures how well they describe normal data.
+    stops_early_on_tables: bool = False
+    HELD_OUT_SHARE, STOP_CHUNKS, STOP_PATIENCE = 0.1, 20, 3
     table_code_size, image_code_size = 2, 16  # default code sizes of detectors with ``latent_dim=None``
 
     def code_size(self, x: np.ndarray) -> int:
@@ -249,6 +256,13 @@ class KerasDetector(Detector):
         With neither ``epochs`` nor ``steps`` the detector trains for its default budget of
         ``default_steps`` optimiser steps (batches), whatever the number of samples, so that 150
         images and 20,000 images both learn; the budget is shown as ten Keras epochs of equal length.
+        On tables, detectors with ``stops_early_on_tables`` hold out ``HELD_OUT_SHARE`` of the rows
+        (normal data; no labels) and stop the default budget when the loss on them has not improved
+        for ``STOP_PATIENCE`` of its ``STOP_CHUNKS`` chunks, keeping the best weights: 2,000 steps are
+        hundreds of passes over a table of a few hundred rows, where the networks start to memorise
+        their training rows (``early_stop_step_`` records where it stopped). Images keep the fixed
+        budget: their image checks were tuned on it and 2,000 steps are a few passes over a
+        training set of images.
         ``epochs`` trains that many passes over ``x`` instead, ``steps`` that many batches.
         ``validation_data`` is an array of normal samples (no labels); its loss is reported as ``val_*``.
         ``steps_per_execution`` runs that many batches per compiled call: the same updates, far less
@@ -266,9 +280,21 @@ class KerasDetector(Detector):
             self.model_.train_function = None  # rebuilt by fit for the new number of steps per call
         if validation_data is not None:
             validation_data = (self._prepare(self._validate_like(validation_data, x)),)
+        chunks, stopper = BUDGET_CHUNKS, None
+        if (self.stops_early_on_tables and x.ndim == 2 and epochs is None and steps is None
+                and validation_data is None and len(x) >= 50):
+            order = np.random.default_rng(getattr(self, "seed", None)).permutation(len(x))
+            n_held = max(5, int(round(self.HELD_OUT_SHARE * len(x))))
+            x, validation_data = x[order[n_held:]], (x[order[:n_held]],)
+            chunks = self.STOP_CHUNKS
+            stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=self.STOP_PATIENCE,
+                                                    restore_best_weights=True)
+            callbacks = [*(callbacks or []), stopper]
         run = train(self.model_, x, epochs=epochs, steps=self.default_steps if steps is None else steps,
                     batch_size=batch_size, shuffle=shuffle, seed=getattr(self, "seed", None),
-                    validation_data=validation_data, verbose=verbose, callbacks=callbacks)
+                    validation_data=validation_data, verbose=verbose, callbacks=callbacks, chunks=chunks)
+        if stopper is not None:  # Keras restores the weights of the best chunk, stopped early or not
+            self.early_stop_step_ = (stopper.best_epoch + 1) * run[2]
         history, timer, steps_each, self.batches_per_pass_ = run
         self.epoch_seconds_.extend(timer.seconds)
         self.epoch_steps_.extend([steps_each] * len(timer.seconds))

@@ -114,6 +114,8 @@ class ReconstructionDetector(KerasDetector):
         Step size of the Adam optimiser.
     """
 
+    stops_early_on_tables = True  # the reconstruction loss on held-out normal rows says when to stop
+
     has_feature_score = True
 
     def __init__(self, outlier_perc: float = 100.0, learning_rate: float = 1e-3) -> None:

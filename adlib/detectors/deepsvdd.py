@@ -92,6 +92,9 @@ class DeepSVDDModel(SerializesNetworks, keras.Model):
         return {**super().get_config(), **self.networks_config()}
 
 
+IMAGE_LEARNING_RATE, TABLE_LEARNING_RATE = 1e-4, 1e-3  # default step sizes of the one-class training
+
+
 class DeepSVDD(KerasDetector):
     """One-class Deep SVDD. Autoencoder pretraining (φ as the encoder) comes before the centre is
     fixed: ``pretrain_epochs`` passes or ``pretrain_steps`` batches, by default (both None) the same
@@ -118,8 +121,11 @@ class DeepSVDD(KerasDetector):
         Least absolute value (> 0) of every coordinate of the centre c.
     weight_decay : float, default 1e-6
         Adam's weight decay in the one-class training (0 switches it off).
-    learning_rate : float, default 1e-4
-        Adam step size of the one-class training (not of the pretraining).
+    learning_rate : float or None, default None
+        Adam step size of the one-class training (not of the pretraining). None: 1e-4 for images (the
+        paper's) and 1e-3 for tables, where 1e-4 leaves the one-class loss far from converged after the
+        default 2,000 steps (on benchmarks/table_suite.py, 1e-3 raised the AUROC on the correlated table
+        from 0.77 to 0.97 and on KDD http from 0.63 to 0.94).
     seed : int or None, default None
         Seed of the shuffling of batches under a budget of steps, in pretraining and training. It does not
         seed the initial weights: use :func:`adlib.seed_everything`.
@@ -127,7 +133,7 @@ class DeepSVDD(KerasDetector):
 
     def __init__(self, rep_dim: int = 32, hidden: Sequence[int] = (64, 32), base_filters: int = 16,
                  pretrain: bool = True, pretrain_epochs: int | None = None, pretrain_steps: int | None = None,
-                 eps: float = 0.1, weight_decay: float = 1e-6, learning_rate: float = 1e-4,
+                 eps: float = 0.1, weight_decay: float = 1e-6, learning_rate: float | None = None,
                  seed: int | None = None) -> None:
         super().__init__(learning_rate)
         if rep_dim < 1 or eps <= 0 or (pretrain_epochs or 0) < 0 or (pretrain_steps or 0) < 0:
@@ -146,8 +152,15 @@ class DeepSVDD(KerasDetector):
                 "pretrain_steps": self.pretrain_steps, "eps": self.eps,
                 "weight_decay": self.weight_decay, "learning_rate": self.learning_rate, "seed": self.seed}
 
+    def one_class_learning_rate(self, model: keras.Model) -> float:
+        """``learning_rate``, or by default 1e-3 for a network on tables and 1e-4 for one on images."""
+        if self.learning_rate is not None:
+            return self.learning_rate
+        return TABLE_LEARNING_RATE if len(model.network.input_shape) == 2 else IMAGE_LEARNING_RATE
+
     def _compile(self, model: keras.Model) -> None:
-        model.compile(optimizer=keras.optimizers.Adam(self.learning_rate, weight_decay=self.weight_decay or None))
+        model.compile(optimizer=keras.optimizers.Adam(self.one_class_learning_rate(model),
+                                                      weight_decay=self.weight_decay or None))
 
     def _fit(self, x: np.ndarray, *, epochs: int | None = None, steps: int | None = None, **kwargs) -> None:
         self._budget = (epochs, steps)  # the pretraining budget when neither pretrain_* is set
