@@ -27,7 +27,7 @@ export PYTHONHASHSEED := 0
 # (ADLIB_BATCH_RUN, read by adlib.notebook.fit_verbosity) instead of Keras' per-epoch lines.
 RUN_ENV := MPLBACKEND=module://matplotlib_inline.backend_inline ADLIB_BATCH_RUN=1
 
-.PHONY: book test lint unit nbval build-book browser notebooks benchmark runtimes colab student links wheel-check clean
+.PHONY: book test lint unit nbval build-book browser notebooks benchmark runtimes colab student links wheel-check course clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -93,7 +93,7 @@ notebooks: $(STAMP)
 			--ExecutePreprocessor.timeout=5400 --ExecutePreprocessor.kernel_name=python3 $$nb || exit 1; \
 		echo "== $$nb: $$(( $$(date +%s) - start )) s"; \
 	done
-	$(if $(filter book,$(strip $(PROFILE))),$(if $(strip $(NB_OUT)),,$(MAKE) runtimes benchmark colab))
+	$(if $(filter book,$(strip $(PROFILE))),$(if $(strip $(NB_OUT)),,$(MAKE) runtimes benchmark colab course))
 
 # Each chapter's stated run time, copied from its results file (python -m adlib.runtimes).
 runtimes: $(STAMP)
@@ -108,6 +108,10 @@ benchmark: $(STAMP)
 links: $(STAMP)
 	$(BIN)/python -m adlib.links .
 
+# The week-by-week plan of book/course.md, from the chapters' goals, words, exercises and run times.
+course: $(STAMP)
+	$(BIN)/python -m adlib.course .
+
 # Colab copies of the chapters (colab/, committed; the badges point there): MyST markup as plain
 # Markdown with the book run's numbers, outputs cleared. A unit test fails when a copy is stale.
 colab: $(STAMP)
@@ -118,8 +122,9 @@ student: $(STAMP)
 	$(BIN)/python -m adlib.student notebooks _build/student
 
 # A reader's install, checked: the built wheel, in a fresh virtual environment with the [cpu] extra and
-# only what executing a notebook needs (Colab has both), runs chapter 02 under `smoke` from a folder
-# outside the source tree, so that nothing but the wheel can provide `adlib`.
+# only what executing a notebook needs (Colab has both), runs chapter 02's Colab copy (what a Colab
+# reader runs) under `smoke` from a folder outside the source tree, so that nothing but the wheel can
+# provide `adlib`.
 WHEEL_DIR := _build/wheel-check
 wheel-check: $(STAMP)
 	rm -rf $(WHEEL_DIR) && mkdir -p $(WHEEL_DIR)/run
@@ -127,7 +132,7 @@ wheel-check: $(STAMP)
 	$(PYTHON) -m venv $(WHEEL_DIR)/venv
 	$(WHEEL_DIR)/venv/bin/python -m pip install --quiet "$$(ls $(WHEEL_DIR)/dist/adlib-*.whl)[cpu]" ipykernel nbconvert
 	$(WHEEL_DIR)/venv/bin/python -m ipykernel install --prefix $(abspath $(WHEEL_DIR)/venv) --name python3 >/dev/null
-	cp notebooks/02_autoencoder_basics.ipynb $(WHEEL_DIR)/run/
+	cp colab/02_autoencoder_basics.ipynb $(WHEEL_DIR)/run/
 	cd $(WHEEL_DIR)/run && $(RUN_ENV) ADLIB_PROFILE=smoke JUPYTER_PATH=$(abspath $(WHEEL_DIR)/venv/share/jupyter) \
 		../venv/bin/jupyter nbconvert --to notebook --execute --output executed.ipynb \
 		--ExecutePreprocessor.kernel_name=python3 02_autoencoder_basics.ipynb
@@ -135,7 +140,7 @@ wheel-check: $(STAMP)
 		assert '/venv/' in adlib.__file__, adlib.__file__; \
 		nb = json.load(open('executed.ipynb')); \
 		errors = [o for c in nb['cells'] for o in c.get('outputs', []) if o.get('output_type') == 'error']; \
-		assert not errors, errors; print('wheel-check: chapter 02 ran under smoke with adlib from', adlib.__file__)"
+		assert not errors, errors; print('wheel-check: the Colab copy of chapter 02 ran under smoke with adlib from', adlib.__file__)"
 
 clean:
 	rm -rf _build _static/mathjax
