@@ -27,11 +27,11 @@ export PYTHONHASHSEED := 0
 # (ADLIB_BATCH_RUN, read by adlib.notebook.fit_verbosity) instead of Keras' per-epoch lines.
 RUN_ENV := MPLBACKEND=module://matplotlib_inline.backend_inline ADLIB_BATCH_RUN=1
 
-.PHONY: book test lint unit nbval build-book browser notebooks benchmark runtimes colab student links wheel-check course clean
+.PHONY: book test lint unit nbval build-book browser notebooks benchmark runtimes colab student links wheel-check course assignments grade clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[cpu,book,test]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[cpu,book,test,course]"
 	touch $(STAMP)
 
 # $(1): URL, $(2): sha256, $(3): file. Downloads once, and refuses a file whose checksum differs.
@@ -116,6 +116,17 @@ course: $(STAMP)
 # Markdown with the book run's numbers, outputs cleared. A unit test fails when a copy is stale.
 colab: $(STAMP)
 	$(BIN)/python -m adlib.colab notebooks colab
+
+# Autograded exercises (otter-grader, exercises/): the student notebooks and the autograders under
+# _build/assignments/; `make grade SUBMISSIONS=<folder>` grades a folder of submitted notebooks, without
+# Docker, into _build/grades.csv (one row per submission, the points of every question).
+assignments: $(STAMP)
+	rm -rf _build/assignments
+	$(BIN)/python -m adlib.grading assign exercises _build/assignments
+
+grade: assignments
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=<folder of submitted notebooks>"; exit 1; }
+	$(BIN)/python -m adlib.grading grade $(SUBMISSIONS) _build/assignments _build/grades.csv
 
 # Copies of the chapters for handing out: no outputs, no solutions (the exercises stay).
 student: $(STAMP)
