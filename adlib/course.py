@@ -123,6 +123,9 @@ def plan_markdown(root: Path) -> str:
         rows.append(f"| {number} | {{doc}}`../notebooks/{chapter.stem}` | {chapter.study_minutes / 60:.1f} | "
                     f"{chapter.exercises} | {compute} |")
         extra = "".join(f" Also read {{doc}}`{_page_title(root, f)} <../{f}>`." for f in extras)
+        sheet = root / "exercises" / f"{chapter.stem}.ipynb"
+        graded = (f"Autograded sheet: `exercises/{sheet.name}`, {sheet.read_text().count('# BEGIN QUESTION')} "
+                  "questions.\n\n" if sheet.is_file() else "")
         goals = "\n".join(f"- {g}" for g in chapter.goals) or "- (the chapter states no goals)"
         sections.append(
             f"### Week {number}: {chapter.title}\n\n{{doc}}`Read the chapter <../notebooks/{chapter.stem}>`.{extra}"
@@ -131,10 +134,10 @@ def plan_markdown(root: Path) -> str:
             + f"Study time: about {chapter.study_minutes} minutes ({chapter.words:,} words of text at "
             f"{WORDS_PER_MINUTE} words a minute, and {chapter.exercises} exercises at {MINUTES_PER_EXERCISE} "
             f"minutes each). Compute time: {compute} minutes under `book` on a two-core CPU, about a "
-            f"minute under `smoke`.\n")
+            f"minute under `smoke`.\n\n" + graded)
     table = "\n".join(["| week | chapter | study hours | exercises | compute minutes (`book`) |",
                        "| ---: | --- | ---: | ---: | ---: |", *rows])
-    return "\n".join([PLAN_START, "", table, "", *sections, PLAN_END])
+    return "\n".join([PLAN_START, "", table, "", *(s.rstrip() + "\n" for s in sections), PLAN_END])
 
 
 def main(argv: list[str] | None = None) -> int:

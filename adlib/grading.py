@@ -30,8 +30,10 @@ def assign(masters: Path, out: Path) -> list[Path]:
     folders = []
     for master in sorted(masters.glob("*.ipynb")):
         target = out / master.stem
-        subprocess.run([sys.executable, "-m", "otter", "assign", str(master), str(target)], check=True,
-                       capture_output=True, text=True)
+        run = subprocess.run([sys.executable, "-m", "otter", "assign", str(master), str(target)],
+                             capture_output=True, text=True)
+        if run.returncode:  # otter assign runs every test on the solutions: say which failed
+            raise RuntimeError(f"otter assign failed on {master}:\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}")
         folders.append(target)
     return folders
 
