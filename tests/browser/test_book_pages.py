@@ -17,7 +17,7 @@ from adlib.links import TAG, colab_copy, colab_url
 ROOT = Path(__file__).resolve().parents[2]
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
-SKIP_DIRS = {"_static", "_sources", "_images"}
+SKIP_DIRS = {"_static", "_sources", "_images", "slides"}  # the slides are not book pages (own test below)
 GENERATED = {"genindex.html", "search.html", "py-modindex.html"}
 REDIRECT = "index.html"  # Jupyter Book's landing page only redirects to the first page of the table of contents
 SCREENSHOTS = {"intro": "book/intro.html", "chapter": "notebooks/08_ocgan_mnist.html",
@@ -243,3 +243,27 @@ def test_a_colab_copy_reads_without_markup_as_jupyter_renders_it(browser, tmp_pa
     page.locator("text=Gaussian-mixture energy models").first.scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / "colab-copy.png"))
     page.close()
+
+
+def test_a_slide_deck_runs_offline(browser):
+    """Chapter 04's reveal.js deck (make slides) from the build, with the network cut off: reveal.js is
+    ready, the deck has its slides, MathJax typesets its equations, nothing is fetched from outside and
+    no script fails. The screenshot (an equation slide) is saved as _build/screenshots/slide.png."""
+    deck = HTML / "slides" / "04_aegmm_kddcup99.html"
+    assert deck.is_file(), "run `make slides` (part of `make build-book`)"
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    refused, errors = [], []
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file://")
+               else (refused.append(route.request.url), route.abort()))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(deck.as_uri(), wait_until="load")
+    page.wait_for_function("document.querySelector('.reveal').classList.contains('ready')", timeout=20_000)
+    page.wait_for_function("document.querySelectorAll('mjx-container').length > 0", timeout=30_000)
+    assert page.evaluate("document.querySelectorAll('.reveal .slides section').length") >= 8
+    page.keyboard.press("ArrowDown")  # the first equation, under the title slide
+    page.wait_for_timeout(1_000)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "slide.png"))
+    page.close()
+    assert not refused, refused
+    assert not errors, errors
