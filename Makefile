@@ -139,11 +139,12 @@ colab: $(STAMP)
 	$(BIN)/python -m adlib.colab notebooks colab
 
 # Autograded exercises (otter-grader, exercises/): the student notebooks and the autograders under
-# _build/assignments/; `make grade SUBMISSIONS=<folder>` grades a folder of submitted notebooks, without
+# _build/assignments/, the student notebooks also into book/exercises/ (committed, shown by the book); `make grade SUBMISSIONS=<folder>` grades a folder of submitted notebooks, without
 # Docker, into _build/grades.csv (one row per submission, the points of every question).
 assignments: $(STAMP)
 	rm -rf _build/assignments
 	$(BIN)/python -m adlib.grading assign exercises _build/assignments
+	$(BIN)/python -m adlib.grading publish _build/assignments book/exercises
 
 grade: assignments
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=<folder of submitted notebooks>"; exit 1; }

@@ -4,7 +4,9 @@ The exercises are written as otter-grader *master* notebooks in ``exercises/`` (
 questions, solutions, public tests and hidden tests). ``python -m adlib.grading assign exercises
 _build/assignments`` (``make assignments``) runs ``otter assign`` on each: ``<chapter>/student/`` holds
 the notebook to hand out (no solutions, public checks only) and ``<chapter>/autograder/`` the answer
-key and the grader's zip with every test. ``python -m adlib.grading grade <folder>
+key and the grader's zip with every test; ``python -m adlib.grading publish _build/assignments
+book/exercises`` copies the student notebooks into the book (committed; the book shows each sheet's
+questions and public checks, unexecuted). ``python -m adlib.grading grade <folder>
 _build/assignments _build/grades.csv`` (``make grade SUBMISSIONS=<folder>``) grades every submitted
 notebook of a folder with ``otter run``, which needs no Docker, and writes one row per submission with
 the points of every question and the total. A submission names its exercise sheet itself (the
@@ -36,6 +38,22 @@ def assign(masters: Path, out: Path) -> list[Path]:
             raise RuntimeError(f"otter assign failed on {master}:\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}")
         folders.append(target)
     return folders
+
+
+def publish(assignments: Path, book_dir: Path) -> list[Path]:
+    """Copy every student notebook (questions and public checks, no solutions) into ``book_dir`` for the
+    book, as ``<chapter>.ipynb``; returns the copies. The book shows them unexecuted."""
+    book_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for student in sorted(assignments.glob("*/student/*.ipynb")):
+        notebook = json.loads(student.read_text())
+        for cell in notebook["cells"]:
+            if cell["cell_type"] == "code":
+                cell["outputs"], cell["execution_count"] = [], None
+        target = book_dir / student.name
+        target.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n")
+        written.append(target)
+    return written
 
 
 def autograder_zip(assignments: Path, sheet: str) -> Path:
@@ -89,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     a = commands.add_parser("assign", help="write the student notebooks and the autograders")
     a.add_argument("masters", type=Path)
     a.add_argument("out", type=Path)
+    b = commands.add_parser("publish", help="copy the student notebooks into the book")
+    b.add_argument("assignments", type=Path)
+    b.add_argument("book_dir", type=Path)
     g = commands.add_parser("grade", help="grade a folder of submitted notebooks into a CSV")
     g.add_argument("submissions", type=Path)
     g.add_argument("assignments", type=Path)
@@ -97,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "assign":
         for folder in assign(args.masters, args.out):
             print(f"{folder}: student/ and autograder/")
+        return 0
+    if args.command == "publish":
+        for path in publish(args.assignments, args.book_dir):
+            print(path)
         return 0
     scores = grade(args.submissions, args.assignments)
     args.csv.parent.mkdir(parents=True, exist_ok=True)

@@ -76,3 +76,15 @@ def test_a_notebook_that_is_no_exercise_sheet_is_refused(tmp_path):
     (tmp_path / "x.ipynb").write_text(json.dumps({"cells": [{"cell_type": "code", "source": "1"}]}))
     with pytest.raises(ValueError, match="not an exercise sheet"):
         grading.sheet_of(tmp_path / "x.ipynb")
+
+
+def test_the_book_shows_the_current_student_sheets(assignments, tmp_path):
+    """book/exercises/ (committed, shown by the book) holds what `make assignments` publishes."""
+    published = grading.publish(assignments, tmp_path)
+    assert [p.name for p in published] == [f"{s}.ipynb" for s in SHEETS]
+    for path in published:
+        committed = ROOT / "book" / "exercises" / path.name
+        assert committed.is_file(), "run `make assignments` and commit book/exercises/"
+        sources = [c["source"] for c in json.loads(committed.read_text())["cells"]]
+        assert sources == [c["source"] for c in json.loads(path.read_text())["cells"]], "run `make assignments`"
+        assert "# BEGIN SOLUTION" not in committed.read_text() and "# HIDDEN" not in committed.read_text()
