@@ -162,6 +162,7 @@ WHEEL_DIR := _build/wheel-check
 wheel-check: $(STAMP)
 	rm -rf $(WHEEL_DIR) && mkdir -p $(WHEEL_DIR)/run
 	$(BIN)/python -m pip wheel --quiet --no-deps -w $(WHEEL_DIR)/dist .
+	rm -rf build  # setuptools' scratch folder in the source tree
 	$(PYTHON) -m venv $(WHEEL_DIR)/venv
 	$(WHEEL_DIR)/venv/bin/python -m pip install --quiet "$$(ls $(WHEEL_DIR)/dist/adlib-*.whl)[cpu]" ipykernel nbconvert
 	$(WHEEL_DIR)/venv/bin/python -m ipykernel install --prefix $(abspath $(WHEEL_DIR)/venv) --name python3 >/dev/null
