@@ -47,7 +47,8 @@ def publish(assignments: Path, book_dir: Path) -> list[Path]:
     written = []
     for student in sorted(assignments.glob("*/student/*.ipynb")):
         notebook = json.loads(student.read_text())
-        for cell in notebook["cells"]:
+        for index, cell in enumerate(notebook["cells"]):
+            cell["id"] = f"{student.stem}-{index}"  # otter assign draws new ids on every run
             if cell["cell_type"] == "code":
                 cell["outputs"], cell["execution_count"] = [], None
         target = book_dir / student.name
