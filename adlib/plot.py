@@ -282,10 +282,3 @@ def tabular_feature_scores(feature_scores, feature_names: Sequence[str], *, top:
     ax.barh([feature_names[i] for i in order], fs[order])
     ax.set(xlabel="feature score (squared reconstruction error)")
     return ax
-
-
-def book_style() -> None:
-    """The chapters' style; chapters now call :func:`adlib.notebook.use_book_style` (same settings)."""
-    from adlib.notebook import use_book_style
-
-    use_book_style()

@@ -16,7 +16,7 @@ from adlib import runtimes
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 # calls that create or draw on a matplotlib figure: pyplot, seaborn, adlib.plot, pandas/axes .plot
-DRAWS = re.compile(r"\bplt\.(?:subplots|figure|subplot|imshow|plot|hist)\(|\bsns\.\w+\(|\bplot\.(?!book_style)\w+\(|\.plot\(")
+DRAWS = re.compile(r"\bplt\.(?:subplots|figure|subplot|imshow|plot|hist)\(|\bsns\.\w+\(|\bplot\.\w+\(|\.plot\(")
 HISTORY = re.compile(r"earlier version|previous run|in development|an earlier run|the last run of this",
                      re.IGNORECASE)
 
