@@ -220,6 +220,10 @@ class Detector:
             raise ValueError(f"this detector was fitted on samples of shape {self.input_shape_}; "
                              f"got {tuple(arr.shape[1:])}. Create a new detector for differently shaped data.")
         prepared = self._prepare(_intensities(x, arr))
+        if kwargs.get("validation_data") is not None:  # checked and prepared exactly as x is
+            x_val = kwargs["validation_data"]
+            kwargs["validation_data"] = self._prepare(_intensities(x_val, as_float_array(
+                x_val, name="validation_data", expected_shape=arr.shape[1:])))
         self._fit(prepared, **kwargs)
         self.input_shape_ = tuple(int(d) for d in arr.shape[1:])
         self._after_fit(prepared)

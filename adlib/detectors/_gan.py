@@ -63,6 +63,22 @@ class AdversarialModel(SerializesNetworks, keras.Model):
     def _step(self, tape, loss, variables, optimizer) -> None:
         optimizer.apply_gradients(zip(replica_gradients(tape, loss, variables), variables))
 
+    def test_step(self, data):
+        """The losses of one training step on validation data, without updating anything (Keras reports
+        them as ``val_*``): see each model's :meth:`validation_losses`."""
+        x = data[0] if isinstance(data, tuple) else data
+        return self._report(**self.validation_losses(x))
+
+    def validation_losses(self, x) -> dict:
+        """The named losses of ``train_step`` on ``x`` in inference mode, with the random draws of a
+        step (codes, noise) taken from :meth:`validation_seed`, so that every evaluation of the same
+        data draws the same ones and the training draws are left as they would be without validation."""
+        raise NotImplementedError
+
+    def validation_seed(self, offset: int = 0) -> int:
+        """A fixed integer seed for the random draws of :meth:`validation_losses` (stateless draws)."""
+        return (0 if self.seed is None else int(self.seed)) + 7919 * (offset + 1)
+
     def _report(self, **losses):
         for name, value in losses.items():
             self.trackers[name].update_state(value)

@@ -10,7 +10,6 @@ import numpy as np
 import tensorflow as tf
 
 from .. import nets
-from .._checks import as_float_array
 from ..base import Detector, NumericalError
 from ..timing import EpochTimer
 
@@ -278,8 +277,8 @@ class KerasDetector(Detector):
         if self.model_.steps_per_execution != execution:
             self.model_.steps_per_execution = execution
             self.model_.train_function = None  # rebuilt by fit for the new number of steps per call
-        if validation_data is not None:
-            validation_data = (self._prepare(self._validate_like(validation_data, x)),)
+        if validation_data is not None:  # validated, scaled and given a channel axis by Detector.fit
+            validation_data = (validation_data,)
         chunks, stopper = BUDGET_CHUNKS, None
         if (self.stops_early_on_tables and x.ndim == 2 and epochs is None and steps is None
                 and validation_data is None and len(x) >= 50):
@@ -319,10 +318,6 @@ class KerasDetector(Detector):
                 "collapsed and its scores mostly measure how far an input is from the average. Train longer "
                 "(fit(x, steps=...)), check that images are scaled to [0, 1] (uint8 is scaled for you) or "
                 "tables standardised, or lower learning_rate if the losses jumped.", CollapseWarning, stacklevel=3)
-
-    @staticmethod
-    def _validate_like(x_val, x_train: np.ndarray) -> np.ndarray:
-        return as_float_array(x_val, name="validation_data", expected_shape=x_train.shape[1:])
 
     @property
     def seconds_per_epoch(self) -> float:

@@ -71,23 +71,37 @@ class ALOCCModel(AdversarialModel):
         rec = ops.mean(ops.reshape(ops.square(x - refined), (ops.shape(x)[0], -1)), axis=1, keepdims=True)
         return ops.concatenate([d_of_r, d, rec], axis=1)
 
+    def discriminator_loss(self, x, noisy, training=False):
+        """Cross-entropy of D: real inputs against R's refinements of the noisy ones."""
+        return (bce_logits(self.discriminator(x, training=training)[0], 1.0)
+                + bce_logits(self.discriminator(self.reconstruct(noisy, training=training), training=training)[0], 0.0))
+
+    def refiner_losses(self, x, noisy, training=False):
+        """R's loss (D should call R(x~) real, plus λ times the reconstruction error) and that error."""
+        refined = self.reconstruct(noisy, training=training)
+        # the paper's ||X - R(X~)||^2: summed over pixels (a per-pixel mean would weaken it by
+        # the number of pixels against the adversarial term), averaged over the batch
+        rec = ops.mean(ops.sum(ops.reshape(ops.square(x - refined), (ops.shape(x)[0], -1)), axis=1))
+        r_loss = bce_logits(self.discriminator(refined, training=training)[0], 1.0) + self.reconstruction_weight * rec
+        return r_loss, rec
+
     def train_step(self, data):
         x = data[0] if isinstance(data, tuple) else data
         noisy = x + self.noise_std * keras.random.normal(ops.shape(x), seed=self.seed_generator)
         with tf.GradientTape() as tape:
-            d_loss = (bce_logits(self.discriminator(x, training=True)[0], 1.0)
-                      + bce_logits(self.discriminator(self.reconstruct(noisy, training=True), training=True)[0], 0.0))
+            d_loss = self.discriminator_loss(x, noisy, training=True)
         self._step(tape, d_loss, self.discriminator.trainable_variables, self.d_optimizer)
         r_vars = self.encoder.trainable_variables + self.decoder.trainable_variables
         for _ in range(self.r_steps):  # R updated more often than D, so that D does not win outright
             with tf.GradientTape() as tape:
-                refined = self.reconstruct(noisy, training=True)
-                # the paper's ||X - R(X~)||^2: summed over pixels (a per-pixel mean would weaken it by
-                # the number of pixels against the adversarial term), averaged over the batch
-                rec = ops.mean(ops.sum(ops.reshape(ops.square(x - refined), (ops.shape(x)[0], -1)), axis=1))
-                r_loss = bce_logits(self.discriminator(refined, training=True)[0], 1.0) + self.reconstruction_weight * rec
+                r_loss, rec = self.refiner_losses(x, noisy, training=True)
             self._step(tape, r_loss, r_vars, self.g_optimizer)
         return self._report(r_loss=r_loss, rec_loss=rec, d_loss=d_loss)
+
+    def validation_losses(self, x):
+        noisy = x + self.noise_std * keras.random.normal(ops.shape(x), seed=self.validation_seed())
+        r_loss, rec = self.refiner_losses(x, noisy)
+        return dict(r_loss=r_loss, rec_loss=rec, d_loss=self.discriminator_loss(x, noisy))
 
     def get_config(self):
         return {**super().get_config(), "reconstruction_weight": self.reconstruction_weight, "noise_std": self.noise_std,

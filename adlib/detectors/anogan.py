@@ -110,20 +110,32 @@ class DCGANModel(AveragesWeights, AdversarialModel):
         """The discriminator's logit that ``x`` is real (use ``generator`` to generate)."""
         return self.discriminator(x, training=training)[0]
 
+    def generator_loss(self, z, training=False):
+        """The generator's non-saturating loss: the discriminator should call G(z) real."""
+        fake_logit, _ = self.discriminator(self.generator(z, training=training), training=training)
+        return bce_logits(fake_logit, 1.0)
+
+    def discriminator_loss(self, x, fake, training=False):
+        """Cross-entropy of the discriminator: real images against generated ones."""
+        return (bce_logits(self.discriminator(x, training=training)[0], 1.0)
+                + bce_logits(self.discriminator(fake, training=training)[0], 0.0))
+
     def train_step(self, data):
         x = data[0] if isinstance(data, tuple) else data
         z = keras.random.normal((ops.shape(x)[0], self.latent_dim), seed=self.seed_generator)
         with tf.GradientTape() as tape:
-            fake_logit, _ = self.discriminator(self.generator(z, training=True), training=True)
-            g_loss = bce_logits(fake_logit, 1.0)
+            g_loss = self.generator_loss(z, training=True)
         self._step(tape, g_loss, self.generator.trainable_variables, self.g_optimizer)
         fake = self.generator(z, training=True)
         with tf.GradientTape() as tape:
-            d_loss = (bce_logits(self.discriminator(x, training=True)[0], 1.0)
-                      + bce_logits(self.discriminator(fake, training=True)[0], 0.0))
+            d_loss = self.discriminator_loss(x, fake, training=True)
         self._step(tape, d_loss, self.discriminator.trainable_variables, self.d_optimizer)
         self._update_average((self.average_generator, self.generator))
         return self._report(g_loss=g_loss, d_loss=d_loss)
+
+    def validation_losses(self, x):
+        z = keras.random.normal((ops.shape(x)[0], self.latent_dim), seed=self.validation_seed())
+        return dict(g_loss=self.generator_loss(z), d_loss=self.discriminator_loss(x, self.generator(z)))
 
     def get_config(self):
         return {**super().get_config(), "average_decay": self.average_decay}

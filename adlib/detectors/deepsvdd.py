@@ -88,6 +88,12 @@ class DeepSVDDModel(SerializesNetworks, keras.Model):
         self.loss_tracker.update_state(loss)
         return {"loss": self.loss_tracker.result()}
 
+    def test_step(self, data):
+        """The one-class loss on validation data, without updating anything (reported as ``val_loss``)."""
+        x = data[0] if isinstance(data, tuple) else data
+        self.loss_tracker.update_state(ops.mean(self(x, training=False)))
+        return {"loss": self.loss_tracker.result()}
+
     def get_config(self):
         return {**super().get_config(), **self.networks_config()}
 

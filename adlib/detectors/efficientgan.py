@@ -85,23 +85,38 @@ class BiGANModel(AdversarialModel):
             l_d = ops.squeeze(ops.binary_crossentropy(ops.ones_like(logit), logit, from_logits=True), -1)
         return (1.0 - self.discriminator_weight) * l1_per_sample(x, x_rec) + self.discriminator_weight * l_d
 
+    def discriminator_loss(self, x, z, training=False):
+        """Cross-entropy of D on pairs: (x, E(x)) real, (G(z), z) fake."""
+        return (bce_logits(self.discriminator([x, self.encoder(x, training=training)], training=training)[0], 1.0)
+                + bce_logits(self.discriminator([self.generator(z, training=training), z], training=training)[0], 0.0))
+
+    def generator_encoder_losses(self, x, z, training=False):
+        """E's and G's loss with the labels flipped, the reconstruction term ``mean|x - G(E(x))|``,
+        and their weighted sum that the optimiser follows."""
+        code = self.encoder(x, training=training)
+        real_logit, _ = self.discriminator([x, code], training=training)
+        fake_logit, _ = self.discriminator([self.generator(z, training=training), z], training=training)
+        g_loss = bce_logits(fake_logit, 1.0) + bce_logits(real_logit, 0.0)
+        rec_loss = ops.mean(ops.abs(x - self.generator(code, training=training)))
+        total = g_loss + self.reconstruction_weight * rec_loss if self.reconstruction_weight else g_loss
+        return g_loss, rec_loss, total
+
     def train_step(self, data):
         x = data[0] if isinstance(data, tuple) else data
         z = keras.random.normal((ops.shape(x)[0], self.latent_dim), seed=self.seed_generator)
         with tf.GradientTape() as tape:
-            d_loss = (bce_logits(self.discriminator([x, self.encoder(x, training=True)], training=True)[0], 1.0)
-                      + bce_logits(self.discriminator([self.generator(z, training=True), z], training=True)[0], 0.0))
+            d_loss = self.discriminator_loss(x, z, training=True)
         self._step(tape, d_loss, self.discriminator.trainable_variables, self.d_optimizer)
         ge_vars = self.generator.trainable_variables + self.encoder.trainable_variables
         with tf.GradientTape() as tape:
-            code = self.encoder(x, training=True)
-            real_logit, _ = self.discriminator([x, code], training=True)
-            fake_logit, _ = self.discriminator([self.generator(z, training=True), z], training=True)
-            g_loss = bce_logits(fake_logit, 1.0) + bce_logits(real_logit, 0.0)
-            rec_loss = ops.mean(ops.abs(x - self.generator(code, training=True)))
-            total = g_loss + self.reconstruction_weight * rec_loss if self.reconstruction_weight else g_loss
+            g_loss, rec_loss, total = self.generator_encoder_losses(x, z, training=True)
         self._step(tape, total, ge_vars, self.g_optimizer)
         return self._report(g_loss=g_loss, d_loss=d_loss, rec_loss=rec_loss)
+
+    def validation_losses(self, x):
+        z = keras.random.normal((ops.shape(x)[0], self.latent_dim), seed=self.validation_seed())
+        g_loss, rec_loss, _ = self.generator_encoder_losses(x, z)
+        return dict(g_loss=g_loss, d_loss=self.discriminator_loss(x, z), rec_loss=rec_loss)
 
     def get_config(self):
         return {**super().get_config(), "discriminator_weight": self.discriminator_weight, "discrimination": self.discrimination,

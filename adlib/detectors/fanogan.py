@@ -81,6 +81,26 @@ class FAnoGANModel(AdversarialModel):
     def call(self, x, training=False):
         return self.izif(x, training)
 
+    def critic_losses(self, x, fake, mixed, training=False):
+        """WGAN-GP's critic loss, E[D(G(z))] - E[D(x)] + λ·penalty, and the gradient penalty
+        E[(‖∇D(x̂)‖ - 1)²] at the points ``mixed`` between real and generated images."""
+        with tf.GradientTape() as gp_tape:
+            gp_tape.watch(mixed)
+            mixed_score = self.critic(mixed, training=training)[0]
+        grads = gp_tape.gradient(mixed_score, mixed)
+        norms = ops.sqrt(ops.sum(ops.square(ops.reshape(grads, (ops.shape(x)[0], -1))), axis=1) + 1e-12)
+        penalty = ops.mean(ops.square(norms - 1.0))
+        wasserstein = ops.mean(self.critic(fake, training=training)[0]) - ops.mean(self.critic(x, training=training)[0])
+        return wasserstein + self.gp_weight * penalty, penalty
+
+    def generator_loss(self, z, training=False):
+        """WGAN's generator loss, -E[D(G(z))]."""
+        return -ops.mean(self.critic(self.generator(z, training=training), training=training)[0])
+
+    def encoder_loss(self, x, training=False):
+        """izi_f training loss: the mean residual of G(E(x)) against x, with G and D fixed."""
+        return ops.mean(self.izif(x, training=training))
+
     def _critic_step(self, x):
         batch = ops.shape(x)[0]
         z = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
@@ -88,14 +108,7 @@ class FAnoGANModel(AdversarialModel):
         eps = keras.random.uniform((batch,) + (1,) * (len(x.shape) - 1), seed=self.seed_generator)
         mixed = eps * x + (1.0 - eps) * fake
         with tf.GradientTape() as tape:
-            with tf.GradientTape() as gp_tape:
-                gp_tape.watch(mixed)
-                mixed_score = self.critic(mixed, training=True)[0]
-            grads = gp_tape.gradient(mixed_score, mixed)
-            norms = ops.sqrt(ops.sum(ops.square(ops.reshape(grads, (batch, -1))), axis=1) + 1e-12)
-            penalty = ops.mean(ops.square(norms - 1.0))
-            wasserstein = ops.mean(self.critic(fake, training=True)[0]) - ops.mean(self.critic(x, training=True)[0])
-            d_loss = wasserstein + self.gp_weight * penalty
+            d_loss, penalty = self.critic_losses(x, fake, mixed, training=True)
         self._step(tape, d_loss, self.critic.trainable_variables, self.d_optimizer)
         return d_loss, penalty
 
@@ -103,7 +116,7 @@ class FAnoGANModel(AdversarialModel):
         x = data[0] if isinstance(data, tuple) else data
         if self.phase == "encoder":
             with tf.GradientTape() as tape:
-                loss = ops.mean(self.izif(x, training=True))
+                loss = self.encoder_loss(x, training=True)
             self._step(tape, loss, self.encoder.trainable_variables, self.c_optimizer)
             return self._report(encoder_loss=loss)
         # the batch holds n_critic batches: each critic update sees fresh real images, as in WGAN-GP
@@ -114,9 +127,19 @@ class FAnoGANModel(AdversarialModel):
             d_loss, penalty = self._critic_step(x[start:start + size])
         z = keras.random.normal((size, self.latent_dim), seed=self.seed_generator)
         with tf.GradientTape() as tape:
-            g_loss = -ops.mean(self.critic(self.generator(z, training=True), training=True)[0])
+            g_loss = self.generator_loss(z, training=True)
         self._step(tape, g_loss, self.generator.trainable_variables, self.g_optimizer)
         return self._report(g_loss=g_loss, d_loss=d_loss, gradient_penalty=penalty)
+
+    def validation_losses(self, x):
+        if self.phase == "encoder":
+            return dict(encoder_loss=self.encoder_loss(x))
+        batch = ops.shape(x)[0]
+        z = keras.random.normal((batch, self.latent_dim), seed=self.validation_seed())
+        fake = self.generator(z)
+        eps = keras.random.uniform((batch,) + (1,) * (len(x.shape) - 1), seed=self.validation_seed(1))
+        d_loss, penalty = self.critic_losses(x, fake, eps * x + (1.0 - eps) * fake)
+        return dict(g_loss=self.generator_loss(z), d_loss=d_loss, gradient_penalty=penalty)
 
     def get_config(self):
         return {**super().get_config(), "feature_weight": self.feature_weight, "n_critic": self.n_critic,
@@ -191,7 +214,7 @@ class FAnoGAN(AdversarialDetector):
             encoder_epochs, encoder_steps = epochs, steps
         for phase, n_epochs, n_steps in (("gan", epochs, steps), ("encoder", encoder_epochs, encoder_steps)):
             self.model_.phase = phase
-            self.model_.train_function = None  # retrace train_step for this phase
+            self.model_.train_function = self.model_.test_function = None  # retrace the steps for this phase
             # a generator step consumes n_critic batches (one per critic update)
             size = batch_size * self.n_critic if phase == "gan" else batch_size
             if n_epochs != 0 and n_steps != 0:

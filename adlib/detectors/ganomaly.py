@@ -64,27 +64,40 @@ class GANomalyModel(AdversarialModel):
         z, _, z_hat = self.generate(x, training=training)
         return ops.mean(ops.square(z - z_hat), axis=-1)
 
+    def generator_losses(self, x, training=False):
+        """The generator's loss and its terms, eq. (ganomaly-loss), and the reconstructions ``x_hat``."""
+        z, x_hat, z_hat = self.generate(x, training=training)  # z = G_E(x), x_hat = G_D(z), z_hat = E(x_hat)
+        _, real_features = self.discriminator(x, training=training)
+        _, fake_features = self.discriminator(x_hat, training=training)
+        # each term a mean over the batch and over its features, pixels or code:
+        adv = ops.mean(ops.square(real_features - fake_features))  # feature matching per image, as in the authors' code
+        con = ops.mean(ops.abs(x - x_hat))  # contextual L1
+        enc = ops.mean(ops.square(z - z_hat))  # latent consistency, what the score reads
+        g_loss = self.adversarial_weight * adv + self.reconstruction_weight * con + self.latent_weight * enc
+        return dict(g_loss=g_loss, adv_loss=adv, con_loss=con, enc_loss=enc), x_hat
+
+    def discriminator_loss(self, x, x_hat, training=False):
+        """Cross-entropy of the discriminator: real images against the (fixed) reconstructions."""
+        real_logit, _ = self.discriminator(x, training=training)
+        fake_logit, _ = self.discriminator(ops.stop_gradient(x_hat), training=training)
+        return bce_logits(real_logit, 1.0) + bce_logits(fake_logit, 0.0)
+
     def train_step(self, data):
         x = data[0] if isinstance(data, tuple) else data
         generator_vars = (self.encoder.trainable_variables + self.decoder.trainable_variables
                           + self.encoder2.trainable_variables)
         with tf.GradientTape() as tape:
-            z, x_hat, z_hat = self.generate(x, training=True)  # z = G_E(x), x_hat = G_D(z), z_hat = E(x_hat)
-            _, real_features = self.discriminator(x, training=True)
-            _, fake_features = self.discriminator(x_hat, training=True)
-            # eq. (ganomaly-loss), each term a mean over the batch and over its features, pixels or code:
-            adv = ops.mean(ops.square(real_features - fake_features))  # feature matching per image, as in the authors' code
-            con = ops.mean(ops.abs(x - x_hat))  # contextual L1
-            enc = ops.mean(ops.square(z - z_hat))  # latent consistency, what the score reads
-            g_loss = self.adversarial_weight * adv + self.reconstruction_weight * con + self.latent_weight * enc
-        self._step(tape, g_loss, generator_vars, self.g_optimizer)
+            terms, x_hat = self.generator_losses(x, training=True)
+        self._step(tape, terms["g_loss"], generator_vars, self.g_optimizer)
         with tf.GradientTape() as tape:
-            real_logit, _ = self.discriminator(x, training=True)
-            fake_logit, _ = self.discriminator(ops.stop_gradient(x_hat), training=True)
-            d_loss = bce_logits(real_logit, 1.0) + bce_logits(fake_logit, 0.0)
+            d_loss = self.discriminator_loss(x, x_hat, training=True)
         self._step(tape, d_loss, self.discriminator.trainable_variables, self.d_optimizer)
         self.last_d_loss.assign(d_loss)
-        return self._report(g_loss=g_loss, adv_loss=adv, con_loss=con, enc_loss=enc, d_loss=d_loss)
+        return self._report(**terms, d_loss=d_loss)
+
+    def validation_losses(self, x):
+        terms, x_hat = self.generator_losses(x)
+        return {**terms, "d_loss": self.discriminator_loss(x, x_hat)}
 
     def get_config(self):
         return {**super().get_config(), "adversarial_weight": self.adversarial_weight,

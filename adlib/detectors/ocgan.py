@@ -124,48 +124,69 @@ class OCGANModel(AveragesWeights, AdversarialModel):
             l2 = ops.clip(l2 - self.mining_step_size * tape.gradient(loss, l2), -1.0, 1.0)
         return ops.stop_gradient(l2)
 
+    def classifier_loss(self, reconstructions, generated, training=False):
+        """Classifier C, eq. (ocgan-classifier): De(l1) is positive, De(l2) negative."""
+        return (bce_logits(self.classifier_logit(reconstructions, training=training), 1.0)
+                + bce_logits(self.classifier_logit(generated, training=training), 0.0))
+
+    def discriminator_loss(self, x, l1, l2, generated, training=False):
+        """Discriminators D_l, eq. (ocgan-latent), and D_v, eq. (ocgan-visual), summed."""
+        d_latent = (bce_logits(self.latent_discriminator(l2, training=training), 1.0)
+                    + bce_logits(self.latent_discriminator(ops.stop_gradient(l1), training=training), 0.0))
+        d_visual = (bce_logits(self.visual_discriminator(x, training=training)[0], 1.0)
+                    + bce_logits(self.visual_discriminator(generated, training=training)[0], 0.0))
+        return d_latent + d_visual
+
+    def generator_losses(self, x, noisy, l2_mined, training=False):
+        """Encoder and decoder: reconstruction_weight * L_MSE, eq. (ocgan-mse), and both adversarial losses
+        with the labels flipped, the visual one on the mined codes."""
+        l1 = self.encoder(noisy, training=training)
+        rec = ops.mean(ops.square(x - self.decoder(l1, training=training)))  # mean over pixels and batch: 1/P
+        adv_latent = bce_logits(self.latent_discriminator(l1, training=training), 1.0)
+        adv_visual = bce_logits(self.visual_discriminator(self.decoder(l2_mined, training=training),
+                                                          training=training)[0], 1.0)
+        g_loss = self.reconstruction_weight * rec + adv_latent + adv_visual
+        return dict(g_loss=g_loss, rec_loss=rec, latent_adv_loss=adv_latent, visual_adv_loss=adv_visual)
+
+    def _mined(self, l2):
+        """Informative-negative mining, eq. (ocgan-mining), once switched on."""
+        return tf.cond(self.mining_on > 0.5, lambda: self.mine(l2), lambda: l2)
+
     def train_step(self, data):
         x = data[0] if isinstance(data, tuple) else data
         batch = ops.shape(x)[0]
         noisy = x + self.noise_std * keras.random.normal(ops.shape(x), seed=self.seed_generator)  # x + n
         l2 = keras.random.uniform((batch, self.latent_dim), -1.0, 1.0, seed=self.seed_generator)  # l2 ~ U(-1, 1)^d
 
-        # classifier C, eq. (ocgan-classifier): De(l1) is positive, De(l2) negative
         l1 = self.encoder(noisy, training=True)  # l1 = En(x + n)
         reconstructions = ops.stop_gradient(self.decoder(l1, training=True))
         generated = ops.stop_gradient(self.decoder(l2, training=True))
         with tf.GradientTape() as tape:
-            c_loss = (bce_logits(self.classifier_logit(reconstructions, training=True), 1.0)
-                      + bce_logits(self.classifier_logit(generated, training=True), 0.0))
+            c_loss = self.classifier_loss(reconstructions, generated, training=True)
         self._step(tape, c_loss, self.classifier.trainable_variables, self.c_optimizer)
 
-        # discriminators D_l, eq. (ocgan-latent), and D_v, eq. (ocgan-visual)
         d_vars = self.latent_discriminator.trainable_variables + self.visual_discriminator.trainable_variables
         with tf.GradientTape() as tape:
-            d_latent = (bce_logits(self.latent_discriminator(l2, training=True), 1.0)
-                        + bce_logits(self.latent_discriminator(ops.stop_gradient(l1), training=True), 0.0))
-            d_visual = (bce_logits(self.visual_discriminator(x, training=True)[0], 1.0)
-                        + bce_logits(self.visual_discriminator(generated, training=True)[0], 0.0))
-            d_loss = d_latent + d_visual
+            d_loss = self.discriminator_loss(x, l1, l2, generated, training=True)
         self._step(tape, d_loss, d_vars, self.d_optimizer)
 
-        # informative-negative mining, eq. (ocgan-mining), once switched on
-        l2_mined = tf.cond(self.mining_on > 0.5, lambda: self.mine(l2), lambda: l2)
-
-        # encoder and decoder: reconstruction_weight * L_MSE, eq. (ocgan-mse), and both adversarial losses with the
-        # labels flipped, the visual one on the mined codes
+        l2_mined = self._mined(l2)
         g_vars = self.encoder.trainable_variables + self.decoder.trainable_variables
         with tf.GradientTape() as tape:
-            l1 = self.encoder(noisy, training=True)
-            rec = ops.mean(ops.square(x - self.decoder(l1, training=True)))  # mean over pixels and batch: 1/P
-            adv_latent = bce_logits(self.latent_discriminator(l1, training=True), 1.0)
-            adv_visual = bce_logits(self.visual_discriminator(self.decoder(l2_mined, training=True),
-                                                              training=True)[0], 1.0)
-            g_loss = self.reconstruction_weight * rec + adv_latent + adv_visual
-        self._step(tape, g_loss, g_vars, self.g_optimizer)
+            terms = self.generator_losses(x, noisy, l2_mined, training=True)
+        self._step(tape, terms["g_loss"], g_vars, self.g_optimizer)
         self._update_average((self.average_encoder, self.encoder), (self.average_decoder, self.decoder))
-        return self._report(g_loss=g_loss, rec_loss=rec, latent_adv_loss=adv_latent,
-                            visual_adv_loss=adv_visual, d_loss=d_loss, classifier_loss=c_loss)
+        return self._report(**terms, d_loss=d_loss, classifier_loss=c_loss)
+
+    def validation_losses(self, x):
+        batch = ops.shape(x)[0]
+        noisy = x + self.noise_std * keras.random.normal(ops.shape(x), seed=self.validation_seed())
+        l2 = keras.random.uniform((batch, self.latent_dim), -1.0, 1.0, seed=self.validation_seed(1))
+        l1 = self.encoder(noisy)
+        generated = self.decoder(l2)
+        return dict(**self.generator_losses(x, noisy, self._mined(l2)),
+                    d_loss=self.discriminator_loss(x, l1, l2, generated),
+                    classifier_loss=self.classifier_loss(self.decoder(l1), generated))
 
     def get_config(self):
         return {**super().get_config(), "noise_std": self.noise_std, "reconstruction_weight": self.reconstruction_weight,
