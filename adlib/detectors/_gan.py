@@ -8,7 +8,7 @@ import numpy as np
 from keras import ops
 
 from .. import nets
-from ._keras import KerasDetector, SerializesNetworks, predict_in_batches, replica_gradients
+from ._keras import KerasDetector, SerializesNetworks, predict_in_batches
 
 
 def bce_logits(logits, target: float):
@@ -59,9 +59,6 @@ class AdversarialModel(SerializesNetworks, keras.Model):
     @property
     def metrics(self):
         return list(self.trackers.values())
-
-    def _step(self, tape, loss, variables, optimizer) -> None:
-        optimizer.apply_gradients(zip(replica_gradients(tape, loss, variables), variables))
 
     def test_step(self, data):
         """The losses of one training step on validation data, without updating anything (Keras reports

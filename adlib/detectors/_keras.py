@@ -7,11 +7,11 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from .. import nets
 from ..base import Detector, NumericalError
 from ..timing import EpochTimer
+from . import _engine as engine
 
 MODEL_FILE = "model.keras"
 BUDGET_CHUNKS = 10  # a budget of steps is shown (and timed, and logged) as this many Keras epochs
@@ -40,9 +40,9 @@ def predict_in_batches(model: keras.Model, x: np.ndarray, batch_size: int):
     """
     step = getattr(model, "_adlib_predict_step", None)
     if step is None:
-        step = tf.function(lambda batch: model(batch, training=False), reduce_retracing=True)
+        step = engine.compiled(lambda batch: model(batch, training=False))
         model._adlib_predict_step = step
-    parts = [step(tf.constant(x[i:i + batch_size])) for i in range(0, len(x), max(1, int(batch_size)))]
+    parts = [step(engine.constant(x[i:i + batch_size])) for i in range(0, len(x), max(1, int(batch_size)))]
     return keras.tree.map_structure(lambda *outs: np.concatenate([np.asarray(o) for o in outs]), *parts)
 
 
@@ -68,10 +68,10 @@ def train(model: keras.Model, x: np.ndarray, *, epochs: int | None, steps: int, 
     batch_size : int, default 64
         Samples per batch, clipped to [1, ``len(x)``]. Under a budget of steps only full batches are drawn.
     shuffle : bool, default True
-        Reshuffle the samples every pass: Keras' own shuffling with ``epochs``, a ``tf.data`` shuffle buffer of
+        Reshuffle the samples every pass: Keras' own shuffling with ``epochs``, a shuffle buffer of
         up to 20,000 samples under a budget of steps.
     seed : int or None, default None
-        Seed of the ``tf.data`` shuffle under a budget of steps (unused with ``epochs``), so that the order of
+        Seed of the shuffle under a budget of steps (unused with ``epochs``), so that the order of
         batches can be repeated.
     validation_data : object or None, default None
         Passed to ``model.fit`` unchanged; its loss is reported as ``val_*``.
@@ -105,10 +105,7 @@ def train(model: keras.Model, x: np.ndarray, *, epochs: int | None, steps: int, 
             raise ValueError(f"steps must be >= 0; got {steps}")
         chunks = max(1, min(int(chunks), int(steps)))
         steps_each = math.ceil(int(steps) / chunks)
-        data = tf.data.Dataset.from_tensor_slices(x)
-        if shuffle:
-            data = data.shuffle(min(len(x), 20_000), seed=seed, reshuffle_each_iteration=True)
-        data = data.repeat().batch(batch_size, drop_remainder=True).prefetch(2)
+        data = engine.repeated_batches(x, batch_size, shuffle, seed)
         plan = dict(epochs=chunks if steps else 0, steps_per_epoch=max(1, steps_each), shuffle=False)
     timer = EpochTimer()
     history = model.fit(data, validation_data=validation_data, verbose=verbose,
@@ -131,14 +128,6 @@ class SerializesNetworks:
         for key in cls.network_keys:
             config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
-
-
-def replica_gradients(tape, loss, variables):
-    """Gradients of one replica's mean ``loss`` under ``tf.distribute``: Keras sums the replicas' gradients,
-    so each is divided by the number of replicas, as Keras' built-in losses are (one device: unchanged)."""
-    grads = tape.gradient(loss, variables)
-    replicas = tf.distribute.get_strategy().num_replicas_in_sync
-    return grads if replicas == 1 else [None if g is None else g / replicas for g in grads]
 
 
 class CollapseWarning(UserWarning):

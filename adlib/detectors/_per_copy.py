@@ -5,7 +5,7 @@ needs layers whose weights carry a batch axis, which Keras layers do not have, s
 re-expresses the weighted layers adlib's generators use (``Dense``, ``Conv2DTranspose`` and
 ``BatchNormalization`` in inference mode) as batched matrix products over per-copy weights, and calls
 every weightless layer (reshape, activation, crop, resize) as it is. The copies are plain tensors, so
-a ``tf.GradientTape`` gives each copy its own gradient from one summed loss.
+the gradient of one summed loss gives each copy its own gradient.
 """
 from __future__ import annotations
 

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
+from . import _engine as engine
 from ._per_copy import PerCopyNetwork
 from .anogan import AnoGAN, adam_step
 
@@ -40,7 +40,7 @@ class AdaptiveSearch:
     def __init__(self, generator: keras.Model) -> None:
         self.generator = generator
         self.network = PerCopyNetwork(generator)
-        self.run = tf.function(self._run, reduce_retracing=True, jit_compile=True)
+        self.run = engine.compiled(self._run, jit_compile=True)
 
     def _loss(self, theta, x, z):
         """ℓ_i = ‖x_i - G_θi(z_i)‖² of every search i."""
@@ -50,21 +50,20 @@ class AdaptiveSearch:
         """``x``: the input of every search (n, ...); ``z``: their starting codes (n, d). Returns the
         final ℓ of every search."""
         theta = self.network.initial_weights(ops.shape(z)[0])  # θ_i = θ for every search i
-        zeros = [tf.zeros_like(t) for t in theta]
+        zeros = [ops.zeros_like(t) for t in theta]
 
         def body(i, z, mz, vz, theta, mt, vt):
             t = ops.cast(i + 1, "float32")
-            with tf.GradientTape() as tape:
-                tape.watch([z, *theta])
-                loss = ops.sum(self._loss(theta, x, z))  # ℓ_i depends on (z_i, θ_i) only
-            gz, *gt = tape.gradient(loss, [z, *theta])
+            # ℓ_i depends on (z_i, θ_i) only, so the gradient of the sum gives each search its own
+            _, (gz, *gt) = engine.value_and_gradients(
+                lambda codes, *weights: ops.sum(self._loss(list(weights), x, codes)), [z, *theta])
             z, mz, vz = adam_step(z, gz, mz, vz, t, z_rate)
             updated = [adam_step(w, g, m, v, t, theta_rate) for w, g, m, v in zip(theta, gt, mt, vt)]
             theta, mt, vt = (list(part) for part in zip(*updated))
             return i + 1, z, mz, vz, theta, mt, vt
 
-        state = (tf.constant(0), z, tf.zeros_like(z), tf.zeros_like(z), theta, zeros, list(zeros))
-        _, z, _, _, theta, _, _ = tf.while_loop(lambda i, *_: i < steps, body, state)
+        state = (engine.constant(0), z, ops.zeros_like(z), ops.zeros_like(z), theta, zeros, list(zeros))
+        _, z, _, _, theta, _, _ = engine.while_loop(lambda i, *_: i < steps, body, state)
         return self._loss(theta, x, z)
 
 
@@ -161,15 +160,15 @@ class ADGAN(AnoGAN):
         k = self.n_seeds
         fits = SEARCH_MEMORY // (BYTES_PER_WEIGHT * self._search.network.size)
         per_call = max(1, min(batch_size, fits) // k)
-        args = (tf.constant(steps), tf.constant(self.search_learning_rate),
-                tf.constant(self.generator_learning_rate))
+        args = (engine.constant(steps), engine.constant(self.search_learning_rate),
+                engine.constant(self.generator_learning_rate))
         bar = keras.utils.Progbar(len(x), unit_name="sample") if verbose else None
         losses = []
         for start in range(0, len(x), per_call):
             sl = slice(start, start + per_call)
             n = len(x[sl])
-            loss = self._search.run(tf.constant(np.repeat(x[sl], k, axis=0)),
-                                    tf.constant(z0[sl].reshape(n * k, -1)), *args)
+            loss = self._search.run(engine.constant(np.repeat(x[sl], k, axis=0)),
+                                    engine.constant(z0[sl].reshape(n * k, -1)), *args)
             losses.append(loss.numpy().reshape(n, k))
             if bar is not None:
                 bar.add(n)

@@ -22,10 +22,10 @@ from collections.abc import Sequence
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
 from .. import nets
+from . import _engine as engine
 from ._gan import AdversarialDetector, AdversarialModel, bce_logits
 
 SCORES = ("d_of_r", "d", "reconstruction")
@@ -88,14 +88,11 @@ class ALOCCModel(AdversarialModel):
     def train_step(self, data):
         x = data[0] if isinstance(data, tuple) else data
         noisy = x + self.noise_std * keras.random.normal(ops.shape(x), seed=self.seed_generator)
-        with tf.GradientTape() as tape:
-            d_loss = self.discriminator_loss(x, noisy, training=True)
-        self._step(tape, d_loss, self.discriminator.trainable_variables, self.d_optimizer)
+        d_loss = engine.descend(self.d_optimizer, self.discriminator.trainable_variables,
+                                lambda: self.discriminator_loss(x, noisy, training=True))
         r_vars = self.encoder.trainable_variables + self.decoder.trainable_variables
         for _ in range(self.r_steps):  # R updated more often than D, so that D does not win outright
-            with tf.GradientTape() as tape:
-                r_loss, rec = self.refiner_losses(x, noisy, training=True)
-            self._step(tape, r_loss, r_vars, self.g_optimizer)
+            r_loss, rec = engine.descend(self.g_optimizer, r_vars, lambda: self.refiner_losses(x, noisy, training=True))
         return self._report(r_loss=r_loss, rec_loss=rec, d_loss=d_loss)
 
     def validation_losses(self, x):

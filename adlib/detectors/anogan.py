@@ -13,9 +13,9 @@ from collections.abc import Sequence
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
+from . import _engine as engine
 from ._gan import (
     AdversarialDetector,
     AdversarialModel,
@@ -30,7 +30,7 @@ _B1, _B2, _EPS = 0.9, 0.999, 1e-7  # Adam's constants, as Keras sets them
 
 def adam_step(value, grad, m, v, t, rate):
     """One Adam step (step number ``t`` from 1) on a tensor, for searches compiled into a
-    ``tf.while_loop`` without optimiser variables; returns the new ``(value, m, v)``.
+    a compiled loop without optimiser variables; returns the new ``(value, m, v)``.
 
     Parameters
     ----------
@@ -123,13 +123,11 @@ class DCGANModel(AveragesWeights, AdversarialModel):
     def train_step(self, data):
         x = data[0] if isinstance(data, tuple) else data
         z = keras.random.normal((ops.shape(x)[0], self.latent_dim), seed=self.seed_generator)
-        with tf.GradientTape() as tape:
-            g_loss = self.generator_loss(z, training=True)
-        self._step(tape, g_loss, self.generator.trainable_variables, self.g_optimizer)
+        g_loss = engine.descend(self.g_optimizer, self.generator.trainable_variables,
+                                lambda: self.generator_loss(z, training=True))
         fake = self.generator(z, training=True)
-        with tf.GradientTape() as tape:
-            d_loss = self.discriminator_loss(x, fake, training=True)
-        self._step(tape, d_loss, self.discriminator.trainable_variables, self.d_optimizer)
+        d_loss = engine.descend(self.d_optimizer, self.discriminator.trainable_variables,
+                                lambda: self.discriminator_loss(x, fake, training=True))
         self._update_average((self.average_generator, self.generator))
         return self._report(g_loss=g_loss, d_loss=d_loss)
 
@@ -149,21 +147,19 @@ class DCGANModel(AveragesWeights, AdversarialModel):
         _, f_fake = self.discriminator(generated, training=False)
         return (1.0 - weight) * l1_per_sample(x, generated) + weight * l1_per_sample(f_real, f_fake)
 
-    @tf.function(reduce_retracing=True)
+    @engine.compiled
     def latent_search(self, x, z, steps, weight, learning_rate):
         """Γ = ``steps`` Adam steps on every row of ``z`` at once (each sample's loss depends only on
         its own z, so one summed loss gives every z its own gradient). Returns ``(loss, z)``."""
         _, f_real = self.discriminator(x, training=False)  # constant during the search
 
         def body(i, z, m, v):
-            with tf.GradientTape() as tape:
-                tape.watch(z)
-                loss = ops.sum(self.search_loss(x, z, weight, f_real))
-            z, m, v = adam_step(z, tape.gradient(loss, z), m, v, ops.cast(i + 1, "float32"), learning_rate)
+            _, (grad,) = engine.value_and_gradients(lambda codes: ops.sum(self.search_loss(x, codes, weight, f_real)), [z])
+            z, m, v = adam_step(z, grad, m, v, ops.cast(i + 1, "float32"), learning_rate)
             return i + 1, z, m, v
 
-        _, z, _, _ = tf.while_loop(lambda i, *_: i < steps, body,
-                                   (tf.constant(0), z, tf.zeros_like(z), tf.zeros_like(z)))
+        _, z, _, _ = engine.while_loop(lambda i, *_: i < steps, body,
+                                       (engine.constant(0), z, ops.zeros_like(z), ops.zeros_like(z)))
         return self.search_loss(x, z, weight, f_real), z
 
 
@@ -275,10 +271,10 @@ class AnoGAN(AdversarialDetector):
         for start in range(0, len(x), per_call):
             sl = slice(start, start + per_call)
             n = len(x[sl])
-            loss, z = self.model_.latent_search(tf.constant(np.repeat(x[sl], k, axis=0)),
-                                                tf.constant(z0[sl].reshape(n * k, -1)), tf.constant(steps),
-                                                tf.constant(self.feature_weight),
-                                                tf.constant(self.search_learning_rate))
+            loss, z = self.model_.latent_search(engine.constant(np.repeat(x[sl], k, axis=0)),
+                                                engine.constant(z0[sl].reshape(n * k, -1)), engine.constant(steps),
+                                                engine.constant(self.feature_weight),
+                                                engine.constant(self.search_learning_rate))
             loss, z = loss.numpy().reshape(n, k), z.numpy().reshape(n, k, -1)
             losses.append(loss.mean(axis=1))
             codes.append(z[np.arange(n), loss.argmin(axis=1)])

@@ -9,12 +9,12 @@ from collections.abc import Sequence
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
 from ..base import Prediction, ThresholdNotSetError, _resolve_percentile
 from ..metrics import percentile_threshold
-from ._keras import KerasDetector, SerializesNetworks, predict_in_batches, replica_gradients
+from . import _engine as engine
+from ._keras import KerasDetector, SerializesNetworks, predict_in_batches
 
 
 @keras.saving.register_keras_serializable(package="adlib")
@@ -56,17 +56,19 @@ class AutoencoderModel(SerializesNetworks, keras.Model):
         x_in = x
         if self.noise_std > 0:  # DenoisingAE: the network sees x + n, n ~ N(0, noise_std^2), and rebuilds x
             x_in = x + self.noise_std * keras.random.normal(ops.shape(x), seed=self.seed_generator)
-        with tf.GradientTape() as tape:
-            # eq. (ae-loss): the squared error, a mean over the batch and over the d features or pixels
-            loss = ops.mean(ops.square(x - self(x_in, training=True)))
-        grads = replica_gradients(tape, loss, self.trainable_variables)
-        self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+        loss = engine.descend(self.optimizer, self.trainable_variables,
+                              lambda: self.reconstruction_loss(x, x_in, training=True))
         self.loss_tracker.update_state(loss)
         return {"loss": self.loss_tracker.result()}
 
+    def reconstruction_loss(self, x, x_in, training=False):
+        """Eq. (ae-loss): the squared error of the reconstruction of ``x_in`` against ``x``, a mean over
+        the batch and over the d features or pixels."""
+        return ops.mean(ops.square(x - self(x_in, training=training)))
+
     def test_step(self, data):
         x = data[0] if isinstance(data, tuple) else data
-        self.loss_tracker.update_state(ops.mean(ops.square(x - self(x, training=False))))
+        self.loss_tracker.update_state(self.reconstruction_loss(x, x))
         return {"loss": self.loss_tracker.result()}
 
     def get_config(self):

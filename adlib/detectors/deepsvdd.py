@@ -11,11 +11,11 @@ from collections.abc import Sequence
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import layers, ops
 
 from .. import nets
-from ._keras import KerasDetector, SerializesNetworks, predict_in_batches, replica_gradients, train
+from . import _engine as engine
+from ._keras import KerasDetector, SerializesNetworks, predict_in_batches, train
 from .autoencoder import AutoencoderModel
 
 
@@ -81,10 +81,7 @@ class DeepSVDDModel(SerializesNetworks, keras.Model):
 
     def train_step(self, data):
         x = data[0] if isinstance(data, tuple) else data
-        with tf.GradientTape() as tape:
-            loss = ops.mean(self(x, training=True))
-        variables = self.network.trainable_variables
-        self.optimizer.apply_gradients(zip(replica_gradients(tape, loss, variables), variables))
+        loss = engine.descend(self.optimizer, self.network.trainable_variables, lambda: ops.mean(self(x, training=True)))
         self.loss_tracker.update_state(loss)
         return {"loss": self.loss_tracker.result()}
 

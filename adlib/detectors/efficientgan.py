@@ -28,10 +28,10 @@ from collections.abc import Sequence
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
 from .. import nets
+from . import _engine as engine
 from ._gan import AdversarialDetector, AdversarialModel, bce_logits
 from .anogan import l1_per_sample
 
@@ -91,31 +91,29 @@ class BiGANModel(AdversarialModel):
                 + bce_logits(self.discriminator([self.generator(z, training=training), z], training=training)[0], 0.0))
 
     def generator_encoder_losses(self, x, z, training=False):
-        """E's and G's loss with the labels flipped, the reconstruction term ``mean|x - G(E(x))|``,
-        and their weighted sum that the optimiser follows."""
+        """The weighted sum that E's and G's optimiser follows, then its terms: E's and G's
+        adversarial loss with the labels flipped and the reconstruction term ``mean|x - G(E(x))|``."""
         code = self.encoder(x, training=training)
         real_logit, _ = self.discriminator([x, code], training=training)
         fake_logit, _ = self.discriminator([self.generator(z, training=training), z], training=training)
         g_loss = bce_logits(fake_logit, 1.0) + bce_logits(real_logit, 0.0)
         rec_loss = ops.mean(ops.abs(x - self.generator(code, training=training)))
         total = g_loss + self.reconstruction_weight * rec_loss if self.reconstruction_weight else g_loss
-        return g_loss, rec_loss, total
+        return total, g_loss, rec_loss
 
     def train_step(self, data):
         x = data[0] if isinstance(data, tuple) else data
         z = keras.random.normal((ops.shape(x)[0], self.latent_dim), seed=self.seed_generator)
-        with tf.GradientTape() as tape:
-            d_loss = self.discriminator_loss(x, z, training=True)
-        self._step(tape, d_loss, self.discriminator.trainable_variables, self.d_optimizer)
+        d_loss = engine.descend(self.d_optimizer, self.discriminator.trainable_variables,
+                                lambda: self.discriminator_loss(x, z, training=True))
         ge_vars = self.generator.trainable_variables + self.encoder.trainable_variables
-        with tf.GradientTape() as tape:
-            g_loss, rec_loss, total = self.generator_encoder_losses(x, z, training=True)
-        self._step(tape, total, ge_vars, self.g_optimizer)
+        _, g_loss, rec_loss = engine.descend(self.g_optimizer, ge_vars,
+                                             lambda: self.generator_encoder_losses(x, z, training=True))
         return self._report(g_loss=g_loss, d_loss=d_loss, rec_loss=rec_loss)
 
     def validation_losses(self, x):
         z = keras.random.normal((ops.shape(x)[0], self.latent_dim), seed=self.validation_seed())
-        g_loss, rec_loss, _ = self.generator_encoder_losses(x, z)
+        _, g_loss, rec_loss = self.generator_encoder_losses(x, z)
         return dict(g_loss=g_loss, d_loss=self.discriminator_loss(x, z), rec_loss=rec_loss)
 
     def get_config(self):

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
 from .. import nets
+from . import _engine as engine
 from ._gan import AdversarialDetector, AdversarialModel
 
 
@@ -84,10 +84,7 @@ class FAnoGANModel(AdversarialModel):
     def critic_losses(self, x, fake, mixed, training=False):
         """WGAN-GP's critic loss, E[D(G(z))] - E[D(x)] + λ·penalty, and the gradient penalty
         E[(‖∇D(x̂)‖ - 1)²] at the points ``mixed`` between real and generated images."""
-        with tf.GradientTape() as gp_tape:
-            gp_tape.watch(mixed)
-            mixed_score = self.critic(mixed, training=training)[0]
-        grads = gp_tape.gradient(mixed_score, mixed)
+        _, (grads,) = engine.value_and_gradients(lambda points: self.critic(points, training=training)[0], [mixed])
         norms = ops.sqrt(ops.sum(ops.square(ops.reshape(grads, (ops.shape(x)[0], -1))), axis=1) + 1e-12)
         penalty = ops.mean(ops.square(norms - 1.0))
         wasserstein = ops.mean(self.critic(fake, training=training)[0]) - ops.mean(self.critic(x, training=training)[0])
@@ -107,17 +104,14 @@ class FAnoGANModel(AdversarialModel):
         fake = self.generator(z, training=True)
         eps = keras.random.uniform((batch,) + (1,) * (len(x.shape) - 1), seed=self.seed_generator)
         mixed = eps * x + (1.0 - eps) * fake
-        with tf.GradientTape() as tape:
-            d_loss, penalty = self.critic_losses(x, fake, mixed, training=True)
-        self._step(tape, d_loss, self.critic.trainable_variables, self.d_optimizer)
-        return d_loss, penalty
+        return engine.descend(self.d_optimizer, self.critic.trainable_variables,
+                              lambda: self.critic_losses(x, fake, mixed, training=True))
 
     def train_step(self, data):
         x = data[0] if isinstance(data, tuple) else data
         if self.phase == "encoder":
-            with tf.GradientTape() as tape:
-                loss = self.encoder_loss(x, training=True)
-            self._step(tape, loss, self.encoder.trainable_variables, self.c_optimizer)
+            loss = engine.descend(self.c_optimizer, self.encoder.trainable_variables,
+                                  lambda: self.encoder_loss(x, training=True))
             return self._report(encoder_loss=loss)
         # the batch holds n_critic batches: each critic update sees fresh real images, as in WGAN-GP
         n = ops.shape(x)[0]
@@ -126,9 +120,8 @@ class FAnoGANModel(AdversarialModel):
             start = ops.minimum(i * size, n - size)
             d_loss, penalty = self._critic_step(x[start:start + size])
         z = keras.random.normal((size, self.latent_dim), seed=self.seed_generator)
-        with tf.GradientTape() as tape:
-            g_loss = self.generator_loss(z, training=True)
-        self._step(tape, g_loss, self.generator.trainable_variables, self.g_optimizer)
+        g_loss = engine.descend(self.g_optimizer, self.generator.trainable_variables,
+                                lambda: self.generator_loss(z, training=True))
         return self._report(g_loss=g_loss, d_loss=d_loss, gradient_penalty=penalty)
 
     def validation_losses(self, x):

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
+from . import _engine as engine
 from ._gan import AdversarialDetector, AdversarialModel, bce_logits
 
 
@@ -65,7 +65,7 @@ class GANomalyModel(AdversarialModel):
         return ops.mean(ops.square(z - z_hat), axis=-1)
 
     def generator_losses(self, x, training=False):
-        """The generator's loss and its terms, eq. (ganomaly-loss), and the reconstructions ``x_hat``."""
+        """The generator's loss, eq. (ganomaly-loss), its terms by name, and the reconstructions ``x_hat``."""
         z, x_hat, z_hat = self.generate(x, training=training)  # z = G_E(x), x_hat = G_D(z), z_hat = E(x_hat)
         _, real_features = self.discriminator(x, training=training)
         _, fake_features = self.discriminator(x_hat, training=training)
@@ -74,7 +74,7 @@ class GANomalyModel(AdversarialModel):
         con = ops.mean(ops.abs(x - x_hat))  # contextual L1
         enc = ops.mean(ops.square(z - z_hat))  # latent consistency, what the score reads
         g_loss = self.adversarial_weight * adv + self.reconstruction_weight * con + self.latent_weight * enc
-        return dict(g_loss=g_loss, adv_loss=adv, con_loss=con, enc_loss=enc), x_hat
+        return g_loss, dict(g_loss=g_loss, adv_loss=adv, con_loss=con, enc_loss=enc), x_hat
 
     def discriminator_loss(self, x, x_hat, training=False):
         """Cross-entropy of the discriminator: real images against the (fixed) reconstructions."""
@@ -86,17 +86,15 @@ class GANomalyModel(AdversarialModel):
         x = data[0] if isinstance(data, tuple) else data
         generator_vars = (self.encoder.trainable_variables + self.decoder.trainable_variables
                           + self.encoder2.trainable_variables)
-        with tf.GradientTape() as tape:
-            terms, x_hat = self.generator_losses(x, training=True)
-        self._step(tape, terms["g_loss"], generator_vars, self.g_optimizer)
-        with tf.GradientTape() as tape:
-            d_loss = self.discriminator_loss(x, x_hat, training=True)
-        self._step(tape, d_loss, self.discriminator.trainable_variables, self.d_optimizer)
+        _, terms, x_hat = engine.descend(self.g_optimizer, generator_vars,
+                                         lambda: self.generator_losses(x, training=True))
+        d_loss = engine.descend(self.d_optimizer, self.discriminator.trainable_variables,
+                                lambda: self.discriminator_loss(x, x_hat, training=True))
         self.last_d_loss.assign(d_loss)
         return self._report(**terms, d_loss=d_loss)
 
     def validation_losses(self, x):
-        terms, x_hat = self.generator_losses(x)
+        _, terms, x_hat = self.generator_losses(x)
         return {**terms, "d_loss": self.discriminator_loss(x, x_hat)}
 
     def get_config(self):

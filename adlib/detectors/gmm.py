@@ -18,11 +18,11 @@ from collections.abc import Sequence
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import layers, ops
 
 from ..base import NumericalError
-from ._keras import KerasDetector, SerializesNetworks, predict_in_batches, replica_gradients
+from . import _engine as engine
+from ._keras import KerasDetector, SerializesNetworks, predict_in_batches
 
 EPS = 1e-12
 
@@ -279,10 +279,7 @@ class GMMModel(SerializesNetworks, keras.Model):
 
     def train_step(self, data):
         x = data[0] if isinstance(data, tuple) else data
-        with tf.GradientTape() as tape:
-            values = self._loss_terms(x, training=True)
-        grads = replica_gradients(tape, values["loss"], self.trainable_variables)
-        self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+        values = engine.descend(self.optimizer, self.trainable_variables, lambda: self._loss_terms(x, training=True))
         return self._track(values)
 
     def test_step(self, data):
@@ -477,10 +474,10 @@ class AEGMM(KerasDetector):
     def _fit(self, x: np.ndarray, **kwargs) -> None:
         try:
             super()._fit(x, **kwargs)
-        except tf.errors.InvalidArgumentError as exc:
+        except engine.NUMERICAL_ERRORS as exc:
             raise NumericalError(
                 f"{type(self).__name__}: a mixture covariance stopped being positive definite during training "
-                f"({exc.message.splitlines()[0]}). Raise cov_jitter, lower learning_rate, or standardise x.") from exc
+                f"({str(exc).splitlines()[0]}). Raise cov_jitter, lower learning_rate, or standardise x.") from exc
         self.model_.set_mixture(x)
 
     def _score(self, x: np.ndarray, batch_size: int) -> np.ndarray:

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import layers, ops
 
 from .. import nets
+from . import _engine as engine
 from ._gan import (
     AdversarialDetector,
     AdversarialModel,
@@ -117,11 +117,10 @@ class OCGANModel(AveragesWeights, AdversarialModel):
         reconstructions of real images; kept in [-1, 1]."""
         steps = self.mining_steps if steps is None else steps
         for _ in range(steps):
-            with tf.GradientTape() as tape:
-                tape.watch(l2)
-                logit = self.classifier_logit(self.decoder(l2, training=False), training=False)
-                loss = ops.sum(ops.softplus(logit))  # -log(1 - sigmoid(logit)); a sum: each code its own gradient
-            l2 = ops.clip(l2 - self.mining_step_size * tape.gradient(loss, l2), -1.0, 1.0)
+            # -log(1 - sigmoid(logit)), summed: each code gets the gradient of its own term
+            _, (grad,) = engine.value_and_gradients(lambda codes: ops.sum(ops.softplus(
+                self.classifier_logit(self.decoder(codes, training=False), training=False))), [l2])
+            l2 = ops.clip(l2 - self.mining_step_size * grad, -1.0, 1.0)
         return ops.stop_gradient(l2)
 
     def classifier_loss(self, reconstructions, generated, training=False):
@@ -139,18 +138,18 @@ class OCGANModel(AveragesWeights, AdversarialModel):
 
     def generator_losses(self, x, noisy, l2_mined, training=False):
         """Encoder and decoder: reconstruction_weight * L_MSE, eq. (ocgan-mse), and both adversarial losses
-        with the labels flipped, the visual one on the mined codes."""
+        with the labels flipped, the visual one on the mined codes: ``(loss, its terms by name)``."""
         l1 = self.encoder(noisy, training=training)
         rec = ops.mean(ops.square(x - self.decoder(l1, training=training)))  # mean over pixels and batch: 1/P
         adv_latent = bce_logits(self.latent_discriminator(l1, training=training), 1.0)
         adv_visual = bce_logits(self.visual_discriminator(self.decoder(l2_mined, training=training),
                                                           training=training)[0], 1.0)
         g_loss = self.reconstruction_weight * rec + adv_latent + adv_visual
-        return dict(g_loss=g_loss, rec_loss=rec, latent_adv_loss=adv_latent, visual_adv_loss=adv_visual)
+        return g_loss, dict(g_loss=g_loss, rec_loss=rec, latent_adv_loss=adv_latent, visual_adv_loss=adv_visual)
 
     def _mined(self, l2):
         """Informative-negative mining, eq. (ocgan-mining), once switched on."""
-        return tf.cond(self.mining_on > 0.5, lambda: self.mine(l2), lambda: l2)
+        return engine.cond(self.mining_on > 0.5, lambda: self.mine(l2), lambda: l2)
 
     def train_step(self, data):
         x = data[0] if isinstance(data, tuple) else data
@@ -161,20 +160,17 @@ class OCGANModel(AveragesWeights, AdversarialModel):
         l1 = self.encoder(noisy, training=True)  # l1 = En(x + n)
         reconstructions = ops.stop_gradient(self.decoder(l1, training=True))
         generated = ops.stop_gradient(self.decoder(l2, training=True))
-        with tf.GradientTape() as tape:
-            c_loss = self.classifier_loss(reconstructions, generated, training=True)
-        self._step(tape, c_loss, self.classifier.trainable_variables, self.c_optimizer)
+        c_loss = engine.descend(self.c_optimizer, self.classifier.trainable_variables,
+                                lambda: self.classifier_loss(reconstructions, generated, training=True))
 
         d_vars = self.latent_discriminator.trainable_variables + self.visual_discriminator.trainable_variables
-        with tf.GradientTape() as tape:
-            d_loss = self.discriminator_loss(x, l1, l2, generated, training=True)
-        self._step(tape, d_loss, d_vars, self.d_optimizer)
+        d_loss = engine.descend(self.d_optimizer, d_vars,
+                                lambda: self.discriminator_loss(x, l1, l2, generated, training=True))
 
         l2_mined = self._mined(l2)
         g_vars = self.encoder.trainable_variables + self.decoder.trainable_variables
-        with tf.GradientTape() as tape:
-            terms = self.generator_losses(x, noisy, l2_mined, training=True)
-        self._step(tape, terms["g_loss"], g_vars, self.g_optimizer)
+        _, terms = engine.descend(self.g_optimizer, g_vars,
+                                  lambda: self.generator_losses(x, noisy, l2_mined, training=True))
         self._update_average((self.average_encoder, self.encoder), (self.average_decoder, self.decoder))
         return self._report(**terms, d_loss=d_loss, classifier_loss=c_loss)
 
@@ -184,7 +180,8 @@ class OCGANModel(AveragesWeights, AdversarialModel):
         l2 = keras.random.uniform((batch, self.latent_dim), -1.0, 1.0, seed=self.validation_seed(1))
         l1 = self.encoder(noisy)
         generated = self.decoder(l2)
-        return dict(**self.generator_losses(x, noisy, self._mined(l2)),
+        _, terms = self.generator_losses(x, noisy, self._mined(l2))
+        return dict(**terms,
                     d_loss=self.discriminator_loss(x, l1, l2, generated),
                     classifier_loss=self.classifier_loss(self.decoder(l1), generated))
 

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import layers, ops
 
-from ._keras import SerializesNetworks, replica_gradients
+from . import _engine as engine
+from ._keras import SerializesNetworks
 from .autoencoder import ReconstructionDetector, top_percent_mean
 
 OBSERVATION_MODELS = ("fixed", "diagonal")
@@ -107,10 +107,8 @@ class VAEModel(SerializesNetworks, keras.Model):
 
     def train_step(self, data):
         x = data[0] if isinstance(data, tuple) else data
-        with tf.GradientTape() as tape:
-            loss, nll, kl = self._loss_terms(x, training=True)
-        grads = replica_gradients(tape, loss, self.trainable_variables)
-        self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+        loss, nll, kl = engine.descend(self.optimizer, self.trainable_variables,
+                                       lambda: self._loss_terms(x, training=True))
         return self._track(loss, nll, kl)
 
     def test_step(self, data):
