@@ -3,18 +3,21 @@ from __future__ import annotations
 
 import os
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")  # the default; KERAS_BACKEND=torch works too
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-try:
-    import tensorflow as _tf
-except ImportError as exc:  # pragma: no cover - depends on the user's environment
-    raise ImportError(
-        "adlib needs TensorFlow as the Keras backend: pip install 'adlib[cpu]' (CPU) or "
-        "'adlib[gpu]' / tensorflow (GPU). On Colab it is already installed.") from exc
+import keras  # noqa: E402
 
-# Retracing notices appear whenever a new detector is trained in a loop; they are expected here.
-_tf.get_logger().setLevel("ERROR")
+if keras.backend.backend() == "tensorflow":
+    try:
+        import tensorflow as _tf
+    except ImportError as exc:  # pragma: no cover - depends on the user's environment
+        raise ImportError(
+            "adlib runs on TensorFlow by default: pip install 'adlib[cpu]' (CPU) or 'adlib[gpu]' / tensorflow "
+            "(GPU), or choose PyTorch with KERAS_BACKEND=torch and pip install 'adlib[torch]'. "
+            "On Colab TensorFlow is already installed.") from exc
+    # Retracing notices appear whenever a new detector is trained in a loop; they are expected here.
+    _tf.get_logger().setLevel("ERROR")
 
 from . import datasets, metrics, plot, profiles, results, timing  # noqa: E402
 from ._version import __version__  # noqa: E402

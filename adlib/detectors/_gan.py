@@ -8,6 +8,7 @@ import numpy as np
 from keras import ops
 
 from .. import nets
+from . import _engine as engine
 from ._keras import KerasDetector, SerializesNetworks, predict_in_batches
 
 
@@ -63,7 +64,7 @@ class AdversarialModel(SerializesNetworks, keras.Model):
     def test_step(self, data):
         """The losses of one training step on validation data, without updating anything (Keras reports
         them as ``val_*``): see each model's :meth:`validation_losses`."""
-        x = data[0] if isinstance(data, tuple) else data
+        x = engine.inputs(data)
         return self._report(**self.validation_losses(x))
 
     def validation_losses(self, x) -> dict:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+from keras import ops
 
 from .. import nets
 from ..base import Detector, NumericalError
@@ -40,10 +41,10 @@ def predict_in_batches(model: keras.Model, x: np.ndarray, batch_size: int):
     """
     step = getattr(model, "_adlib_predict_step", None)
     if step is None:
-        step = engine.compiled(lambda batch: model(batch, training=False))
+        step = engine.inference(lambda batch: model(batch, training=False))
         model._adlib_predict_step = step
     parts = [step(engine.constant(x[i:i + batch_size])) for i in range(0, len(x), max(1, int(batch_size)))]
-    return keras.tree.map_structure(lambda *outs: np.concatenate([np.asarray(o) for o in outs]), *parts)
+    return keras.tree.map_structure(lambda *outs: np.concatenate([ops.convert_to_numpy(o) for o in outs]), *parts)
 
 
 def train(model: keras.Model, x: np.ndarray, *, epochs: int | None, steps: int, batch_size: int = 64,

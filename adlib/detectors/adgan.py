@@ -169,7 +169,7 @@ class ADGAN(AnoGAN):
             n = len(x[sl])
             loss = self._search.run(engine.constant(np.repeat(x[sl], k, axis=0)),
                                     engine.constant(z0[sl].reshape(n * k, -1)), *args)
-            losses.append(loss.numpy().reshape(n, k))
+            losses.append(ops.convert_to_numpy(loss).reshape(n, k))
             if bar is not None:
                 bar.add(n)
         losses = np.concatenate(losses)

@@ -86,7 +86,7 @@ class ALOCCModel(AdversarialModel):
         return r_loss, rec
 
     def train_step(self, data):
-        x = data[0] if isinstance(data, tuple) else data
+        x = engine.inputs(data)
         noisy = x + self.noise_std * keras.random.normal(ops.shape(x), seed=self.seed_generator)
         d_loss = engine.descend(self.d_optimizer, self.discriminator.trainable_variables,
                                 lambda: self.discriminator_loss(x, noisy, training=True))

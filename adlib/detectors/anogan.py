@@ -121,7 +121,7 @@ class DCGANModel(AveragesWeights, AdversarialModel):
                 + bce_logits(self.discriminator(fake, training=training)[0], 0.0))
 
     def train_step(self, data):
-        x = data[0] if isinstance(data, tuple) else data
+        x = engine.inputs(data)
         z = keras.random.normal((ops.shape(x)[0], self.latent_dim), seed=self.seed_generator)
         g_loss = engine.descend(self.g_optimizer, self.generator.trainable_variables,
                                 lambda: self.generator_loss(z, training=True))
@@ -275,7 +275,7 @@ class AnoGAN(AdversarialDetector):
                                                 engine.constant(z0[sl].reshape(n * k, -1)), engine.constant(steps),
                                                 engine.constant(self.feature_weight),
                                                 engine.constant(self.search_learning_rate))
-            loss, z = loss.numpy().reshape(n, k), z.numpy().reshape(n, k, -1)
+            loss, z = ops.convert_to_numpy(loss).reshape(n, k), ops.convert_to_numpy(z).reshape(n, k, -1)
             losses.append(loss.mean(axis=1))
             codes.append(z[np.arange(n), loss.argmin(axis=1)])
             if bar is not None:

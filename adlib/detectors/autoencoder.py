@@ -52,7 +52,7 @@ class AutoencoderModel(SerializesNetworks, keras.Model):
         return [self.loss_tracker]
 
     def train_step(self, data):
-        x = data[0] if isinstance(data, tuple) else data
+        x = engine.inputs(data)
         x_in = x
         if self.noise_std > 0:  # DenoisingAE: the network sees x + n, n ~ N(0, noise_std^2), and rebuilds x
             x_in = x + self.noise_std * keras.random.normal(ops.shape(x), seed=self.seed_generator)
@@ -67,7 +67,7 @@ class AutoencoderModel(SerializesNetworks, keras.Model):
         return ops.mean(ops.square(x - self(x_in, training=training)))
 
     def test_step(self, data):
-        x = data[0] if isinstance(data, tuple) else data
+        x = engine.inputs(data)
         self.loss_tracker.update_state(self.reconstruction_loss(x, x))
         return {"loss": self.loss_tracker.result()}
 

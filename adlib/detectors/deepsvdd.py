@@ -80,14 +80,14 @@ class DeepSVDDModel(SerializesNetworks, keras.Model):
         return [self.loss_tracker]
 
     def train_step(self, data):
-        x = data[0] if isinstance(data, tuple) else data
+        x = engine.inputs(data)
         loss = engine.descend(self.optimizer, self.network.trainable_variables, lambda: ops.mean(self(x, training=True)))
         self.loss_tracker.update_state(loss)
         return {"loss": self.loss_tracker.result()}
 
     def test_step(self, data):
         """The one-class loss on validation data, without updating anything (reported as ``val_loss``)."""
-        x = data[0] if isinstance(data, tuple) else data
+        x = engine.inputs(data)
         self.loss_tracker.update_state(ops.mean(self(x, training=False)))
         return {"loss": self.loss_tracker.result()}
 

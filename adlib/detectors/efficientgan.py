@@ -102,7 +102,7 @@ class BiGANModel(AdversarialModel):
         return total, g_loss, rec_loss
 
     def train_step(self, data):
-        x = data[0] if isinstance(data, tuple) else data
+        x = engine.inputs(data)
         z = keras.random.normal((ops.shape(x)[0], self.latent_dim), seed=self.seed_generator)
         d_loss = engine.descend(self.d_optimizer, self.discriminator.trainable_variables,
                                 lambda: self.discriminator_loss(x, z, training=True))

@@ -84,7 +84,8 @@ class FAnoGANModel(AdversarialModel):
     def critic_losses(self, x, fake, mixed, training=False):
         """WGAN-GP's critic loss, E[D(G(z))] - E[D(x)] + λ·penalty, and the gradient penalty
         E[(‖∇D(x̂)‖ - 1)²] at the points ``mixed`` between real and generated images."""
-        _, (grads,) = engine.value_and_gradients(lambda points: self.critic(points, training=training)[0], [mixed])
+        _, (grads,) = engine.value_and_gradients(lambda points: self.critic(points, training=training)[0], [mixed],
+                                                 differentiable=True)
         norms = ops.sqrt(ops.sum(ops.square(ops.reshape(grads, (ops.shape(x)[0], -1))), axis=1) + 1e-12)
         penalty = ops.mean(ops.square(norms - 1.0))
         wasserstein = ops.mean(self.critic(fake, training=training)[0]) - ops.mean(self.critic(x, training=training)[0])
@@ -108,7 +109,7 @@ class FAnoGANModel(AdversarialModel):
                               lambda: self.critic_losses(x, fake, mixed, training=True))
 
     def train_step(self, data):
-        x = data[0] if isinstance(data, tuple) else data
+        x = engine.inputs(data)
         if self.phase == "encoder":
             loss = engine.descend(self.c_optimizer, self.encoder.trainable_variables,
                                   lambda: self.encoder_loss(x, training=True))

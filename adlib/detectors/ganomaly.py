@@ -83,7 +83,7 @@ class GANomalyModel(AdversarialModel):
         return bce_logits(real_logit, 1.0) + bce_logits(fake_logit, 0.0)
 
     def train_step(self, data):
-        x = data[0] if isinstance(data, tuple) else data
+        x = engine.inputs(data)
         generator_vars = (self.encoder.trainable_variables + self.decoder.trainable_variables
                           + self.encoder2.trainable_variables)
         _, terms, x_hat = engine.descend(self.g_optimizer, generator_vars,
@@ -118,7 +118,7 @@ class ReinitialiseCollapsedDiscriminator(keras.callbacks.Callback):
         self.tolerance, self.resets = tolerance, 0
 
     def on_train_batch_end(self, batch, logs=None):
-        if float(self.model.last_d_loss.numpy()) < self.tolerance:
+        if float(ops.convert_to_numpy(self.model.last_d_loss)) < self.tolerance:
             fresh = keras.models.clone_model(self.model.discriminator)
             self.model.discriminator.set_weights(fresh.get_weights())
             self.model.last_d_loss.assign(1.0)

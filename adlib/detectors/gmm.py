@@ -278,12 +278,12 @@ class GMMModel(SerializesNetworks, keras.Model):
         return {name: t.result() for name, t in self.trackers.items()}
 
     def train_step(self, data):
-        x = data[0] if isinstance(data, tuple) else data
+        x = engine.inputs(data)
         values = engine.descend(self.optimizer, self.trainable_variables, lambda: self._loss_terms(x, training=True))
         return self._track(values)
 
     def test_step(self, data):
-        x = data[0] if isinstance(data, tuple) else data
+        x = engine.inputs(data)
         return self._track(self._loss_terms(x, training=False))
 
     def set_mixture(self, x: np.ndarray, batch_size: int = 1024) -> None:

@@ -152,7 +152,7 @@ class OCGANModel(AveragesWeights, AdversarialModel):
         return engine.cond(self.mining_on > 0.5, lambda: self.mine(l2), lambda: l2)
 
     def train_step(self, data):
-        x = data[0] if isinstance(data, tuple) else data
+        x = engine.inputs(data)
         batch = ops.shape(x)[0]
         noisy = x + self.noise_std * keras.random.normal(ops.shape(x), seed=self.seed_generator)  # x + n
         l2 = keras.random.uniform((batch, self.latent_dim), -1.0, 1.0, seed=self.seed_generator)  # l2 ~ U(-1, 1)^d

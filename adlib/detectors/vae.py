@@ -106,13 +106,13 @@ class VAEModel(SerializesNetworks, keras.Model):
         return {m.name: m.result() for m in self.metrics}
 
     def train_step(self, data):
-        x = data[0] if isinstance(data, tuple) else data
+        x = engine.inputs(data)
         loss, nll, kl = engine.descend(self.optimizer, self.trainable_variables,
                                        lambda: self._loss_terms(x, training=True))
         return self._track(loss, nll, kl)
 
     def test_step(self, data):
-        x = data[0] if isinstance(data, tuple) else data
+        x = engine.inputs(data)
         return self._track(*self._loss_terms(x, training=False))
 
     def get_config(self):

@@ -1,34 +1,15 @@
-"""The training engine: everything in adlib that depends on which Keras backend runs it.
-
-Each model states its losses as functions written in ``keras.ops`` (its chapter's equations) and says
-which optimiser follows which loss over which networks::
-
-    d_loss = engine.descend(self.d_optimizer, self.discriminator.trainable_variables,
-                            lambda: self.discriminator_loss(x, x_hat, training=True))
-
-The engine computes the gradients and applies them. The other backend-specific pieces live here
-too: gradients with respect to inputs rather than weights (OCGAN's mining, f-AnoGAN's gradient
-penalty, AnoGAN's and ADGAN's latent searches), compiled functions and loops, and the pipeline
-that feeds a budget of steps to ``keras.Model.fit``.
-
-Only TensorFlow is implemented so far: it computes gradients with ``tf.GradientTape`` and divides
-them by the number of replicas under ``tf.distribute`` (``MirroredStrategy``). The detector modules
-import no backend; a PyTorch and a JAX implementation of these functions are what running the
-detectors on those backends needs.
-"""
+"""The training engine on TensorFlow: gradients from ``tf.GradientTape``, divided by the number of
+replicas under ``tf.distribute`` (``MirroredStrategy``); compiled functions are ``tf.function`` graphs
+and the step pipeline is ``tf.data``. See :mod:`adlib.detectors._engine` for what each function does."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
 import keras
 import numpy as np
+import tensorflow as tf
 
-BACKEND = keras.backend.backend()
-if BACKEND != "tensorflow":  # pragma: no cover - depends on KERAS_BACKEND
-    raise ImportError(f"adlib's training engine runs on the TensorFlow backend only so far; KERAS_BACKEND is "
-                      f"{BACKEND!r}. Unset KERAS_BACKEND or set it to 'tensorflow'.")
-
-import tensorflow as tf  # noqa: E402
+from .common import loss_of
 
 # errors that a backend raises when a numerical routine fails on its input (e.g. a Cholesky
 # factorisation of a matrix that is not positive definite)
@@ -64,12 +45,11 @@ def descend(optimizer: keras.optimizers.Optimizer, variables: Sequence, loss_fn:
     """
     with tf.GradientTape() as tape:
         out = loss_fn()
-    loss = out[0] if isinstance(out, tuple) else out["loss"] if isinstance(out, dict) else out
-    optimizer.apply_gradients(zip(replica_gradients(tape, loss, variables), variables))
+    optimizer.apply_gradients(zip(replica_gradients(tape, loss_of(out), variables), variables))
     return out
 
 
-def value_and_gradients(fn: Callable, tensors: Sequence):
+def value_and_gradients(fn: Callable, tensors: Sequence, differentiable: bool = False):
     """``fn(*tensors)`` and the gradients of its sum with respect to ``tensors`` (inputs, not weights).
 
     Parameters
@@ -79,6 +59,9 @@ def value_and_gradients(fn: Callable, tensors: Sequence):
         sample of a batch gets the gradient of its own term.
     tensors : sequence of tensors
         What to differentiate with respect to.
+    differentiable : bool, default False
+        Whether the gradients are differentiated later (a gradient penalty); a tape nested in an
+        outer one records them either way, so TensorFlow ignores it.
 
     Returns
     -------
@@ -96,6 +79,11 @@ def compiled(fn: Callable, **options) -> Callable:
     """``fn`` compiled into one graph (``tf.function``; ``options`` such as ``jit_compile`` are passed on),
     retraced for new shapes as rarely as possible."""
     return tf.function(fn, reduce_retracing=True, **options)
+
+
+def inference(fn: Callable) -> Callable:
+    """``fn`` compiled for inference (a ``tf.function``; a function without a tape records no gradients)."""
+    return tf.function(fn, reduce_retracing=True)
 
 
 def constant(value):
