@@ -22,12 +22,15 @@ from pathlib import Path
 
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from adlib.generated import Block  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 BACKENDS = ["tensorflow", "torch"]
 DETECTORS = ["AE", "DenoisingAE", "VAE", "AEGMM", "VAEGMM", "DeepSVDD", "GANomaly", "OCGAN", "ALOCC",
              "EfficientGAN", "FAnoGAN", "AnoGAN", "ADGAN"]
-TABLE_START = "<!-- backend table: written by benchmarks/backends.py from book/backends.csv -->"
-TABLE_END = "<!-- end of backend table -->"
+TABLE = Block("<!-- backend table: written by benchmarks/backends.py from book/backends.csv -->",
+              "<!-- end of backend table -->")
 
 
 def measure(detectors: list[str], steps: int) -> list[dict]:
@@ -99,11 +102,9 @@ def summary_sentence(runs: pd.DataFrame) -> str:
             f"{ratio.idxmin()} to {ratio.max():.2f} for {ratio.idxmax()}).")
 
 
-def write_page(runs: pd.DataFrame, page: Path) -> None:
-    """Replace the table between the page's markers with the one from ``runs`` (and its summary line)."""
-    text = page.read_text()
-    start, end = text.index(TABLE_START) + len(TABLE_START), text.index(TABLE_END)
-    page.write_text(text[:start] + "\n\n" + table(runs) + "\n\n" + summary_sentence(runs) + "\n\n" + text[end:])
+def page_block(runs: pd.DataFrame) -> str:
+    """The page's generated block: the table and what it says about speed."""
+    return table(runs) + "\n\n" + summary_sentence(runs)
 
 
 def main() -> None:
@@ -123,7 +124,7 @@ def main() -> None:
     if args.csv:
         runs.to_csv(args.csv, index=False, float_format="%.6g")
     if args.page:
-        write_page(runs, Path(args.page))
+        TABLE.sync(Path(args.page), page_block(runs))
     print(table(runs))
 
 
