@@ -97,7 +97,9 @@ def summary_sentence(runs: pd.DataFrame) -> str:
     wide = runs.pivot_table(index="detector", columns="backend", values="steps_per_s")
     ratio = wide["torch"] / wide["tensorflow"]
     faster = int((ratio > 1).sum())
-    return (f"On this two-core CPU, PyTorch trained faster than TensorFlow for {faster} of {len(ratio)} "
+    steps = int(runs.steps.iloc[0]) if "steps" in runs else None
+    return ((f"Each detector trained for {steps} steps on each backend. " if steps else "")
+            + f"On this two-core CPU, PyTorch trained faster than TensorFlow for {faster} of {len(ratio)} "
             f"detectors (median speed ratio {ratio.median():.2f}, from {ratio.min():.2f} for "
             f"{ratio.idxmin()} to {ratio.max():.2f} for {ratio.idxmax()}).")
 

@@ -19,9 +19,10 @@ def test_the_backend_table_is_written_from_the_committed_runs():
 
 
 def test_the_speed_summary_names_the_faster_backend():
-    runs = pd.DataFrame([dict(backend=b, detector=d, steps_per_s=s, auroc=0.9)
+    runs = pd.DataFrame([dict(backend=b, detector=d, steps=100, steps_per_s=s, auroc=0.9)
                          for d, speeds in {"AE": (10.0, 20.0), "VAE": (10.0, 5.0), "OCGAN": (4.0, 6.0)}.items()
                          for b, s in zip(("tensorflow", "torch"), speeds)])
     sentence = backends.summary_sentence(runs)
+    assert sentence.startswith("Each detector trained for 100 steps on each backend.")
     assert "PyTorch trained faster than TensorFlow for 2 of 3 detectors" in sentence
     assert "median speed ratio 1.50" in sentence and "0.50 for VAE" in sentence and "2.00 for AE" in sentence
