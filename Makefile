@@ -27,6 +27,13 @@ REQUIREJS_SHA256 := 31f3330c978fb28684622fe71165dc946432cf0210b2ea8a1ca0233e70f2
 JQUERY_VERSION := 3.7.1
 JQUERY_SHA256 := 68a9f787516da47c680e09c187bcbac4536b6f85d90eb882844e12919e583f53
 SLIDES := _build/html/slides
+# PyTorch, the second Keras backend the tests run on (`make unit-torch`): its CPU build, as PyPI's default
+# Linux wheel brings about 3 GB of CUDA libraries. This machine holds the CPU wheel in its local wheel
+# folder; elsewhere set PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu (the workflow does).
+TORCH ?= torch==2.13.0+cpu
+# The tests that run again on PyTorch: every Keras detector's fit, score, save/load, bad input and
+# validation data, and the learning tests (defaults learn on the synthetic glyphs).
+TORCH_TESTS := tests/test_backends.py tests/test_validation_data.py tests/test_learning.py
 # Datasets: the read-only mirror, if any (CI sets ADLIB_DATA=../shared/data); otherwise downloads.
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONHASHSEED := 0
@@ -35,11 +42,11 @@ export PYTHONHASHSEED := 0
 # (ADLIB_BATCH_RUN, read by adlib.notebook.fit_verbosity) instead of Keras' per-epoch lines.
 RUN_ENV := MPLBACKEND=module://matplotlib_inline.backend_inline ADLIB_BATCH_RUN=1
 
-.PHONY: book test lint unit nbval build-book browser notebooks benchmark runtimes colab student links wheel-check course assignments grade slides clean
+.PHONY: book test lint unit unit-torch nbval build-book browser notebooks benchmark runtimes colab student links wheel-check course assignments grade slides clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[cpu,book,test,course]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[cpu,book,test,course]" "$(TORCH)"
 	touch $(STAMP)
 
 # $(1): URL, $(2): sha256, $(3): file. Downloads once, and refuses a file whose checksum differs.
@@ -92,6 +99,11 @@ unit: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/python -m pytest tests -q -p no:cacheprovider -n 2 --dist worksteal --durations=10 \
 		--ignore=tests/browser
 
+# The Keras detectors again on the PyTorch backend (TensorFlow is the default and what the chapters run on).
+unit-torch: $(STAMP)
+	KERAS_BACKEND=torch MPLBACKEND=Agg $(BIN)/python -m pytest $(TORCH_TESTS) -q -p no:cacheprovider -n 2 \
+		--dist worksteal --durations=5
+
 # Opens every built page in headless Chromium (Debian's `chromium`; .ci/run installs it if missing).
 browser: $(STAMP)
 	$(BIN)/python -m pytest tests/browser -q -p no:cacheprovider
@@ -101,7 +113,7 @@ nbval: $(STAMP)
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=900 \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg $(NB)
 
-test: lint unit nbval build-book browser
+test: lint unit unit-torch nbval build-book browser
 
 # Re-execute every notebook in place under the `book` profile: this is how committed outputs are made.
 # A cell may run for up to 90 minutes: chapter 09's benchmark loop is one cell of about an hour.

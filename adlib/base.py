@@ -14,6 +14,7 @@ from sklearn.exceptions import NotFittedError
 
 from . import persistence
 from ._checks import as_float_array
+from .detectors._engine import no_gradients
 from .metrics import percentile_threshold
 
 CONFIG_FILE = persistence.CONFIG_FILE
@@ -288,8 +289,9 @@ class Detector:
         return _checked_scores(self._array_scores(self._checked(x), batch_size, show), type(self).__name__)
 
     def _array_scores(self, x: np.ndarray, batch_size: int, show: bool) -> np.ndarray:
-        """``_score`` of a checked array, behind a progress bar when ``show``."""
-        return self._score_with_progress(x, batch_size) if show else self._score(x, batch_size)
+        """``_score`` of a checked array, behind a progress bar when ``show``; no gradients are recorded."""
+        with no_gradients():
+            return self._score_with_progress(x, batch_size) if show else self._score(x, batch_size)
 
     def _shows_progress(self, verbose, streamed: bool) -> bool:
         """Whether scoring shows a progress bar (see :meth:`score`'s ``verbose``)."""
@@ -313,7 +315,9 @@ class Detector:
 
     def feature_score(self, x, batch_size: int = 256) -> np.ndarray:
         """Per-feature (per pixel and channel, or per column) scores, same shape as ``x``."""
-        return self._as_input_shape(np.asarray(self._feature_score(self._checked(x), batch_size), dtype=np.float64))
+        with no_gradients():
+            feature = self._feature_score(self._checked(x), batch_size)
+        return self._as_input_shape(np.asarray(feature, dtype=np.float64))
 
     def infer_threshold(self, x, percentile: float | None = None, *, fpr: float | None = None,
                         verbose: int | str = "auto") -> float:
@@ -391,7 +395,8 @@ class Detector:
                 raise ValueError("feature scores are returned for arrays only: predict each batch of the stream")
             scores, feature = self.score(x, batch_size, verbose=verbose), None
         elif return_feature_score:  # one pass gives both the instance and the feature scores
-            scores, raw = self._score_with_features(x, batch_size)
+            with no_gradients():
+                scores, raw = self._score_with_features(x, batch_size)
             feature = self._as_input_shape(np.asarray(raw, dtype=np.float64))
         else:
             scores, feature = self._array_scores(x, batch_size, self._shows_progress(verbose, False)), None

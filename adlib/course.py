@@ -18,13 +18,14 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from .generated import Block, notebook_title, page_title
 from .runtimes import measured_minutes
 
 WORDS_PER_MINUTE = 200  # reading speed of technical prose with equations, a common planning figure
 MINUTES_PER_EXERCISE = 20  # an exercise is a short experiment or derivation; its solution is in the book
 PLAN_START = "<!-- course plan: written by `python -m adlib.course .` from the chapters -->"
 PLAN_END = "<!-- end of course plan -->"
-PLAN = re.compile(re.escape(PLAN_START) + r".*?" + re.escape(PLAN_END), re.S)
+PLAN = Block(PLAN_START, PLAN_END)
 WORD = re.compile(r"[A-Za-z0-9]+(?:['’-][A-Za-z0-9]+)*")
 
 
@@ -74,12 +75,11 @@ def read_chapter(notebook: Path, results_dir: Path) -> Chapter:
     cells = [c for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "markdown"]
     texts = ["".join(c["source"]) for c in cells]
     first = texts[0] if texts else ""
-    title = next((line[2:].strip() for line in first.splitlines() if line.startswith("# ")), notebook.stem)
     paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", first)]
     prerequisites = next((p.split(":", 1)[1].strip() for p in paragraphs if p.startswith("**Prerequisites**")), "")
     results = results_dir / f"{notebook.stem}.json"
     return Chapter(
-        stem=notebook.stem, title=title,
+        stem=notebook.stem, title=notebook_title(notebook),
         goals=[_relative_to_book(g) for g in _block_after(first, "**You will learn**")],
         prerequisites=_relative_to_book(prerequisites),
         words=sum(len(WORD.findall(t)) for t in texts),
@@ -110,19 +110,14 @@ def weeks(root: Path) -> list[tuple[Chapter, list[str]]]:
     return plan
 
 
-def _page_title(root: Path, file: str) -> str:
-    first = next((line for line in (root / f"{file}.md").read_text().splitlines() if line.startswith("# ")), file)
-    return first[2:].strip()
-
-
 def plan_markdown(root: Path) -> str:
-    """The plan, between its markers: a summary table and one section per week."""
+    """The plan (the body of its block): a summary table and one section per week."""
     rows, sections = [], []
     for number, (chapter, extras) in enumerate(weeks(root), start=1):
         compute = "—" if chapter.compute_minutes is None else f"{chapter.compute_minutes}"
         rows.append(f"| {number} | {{doc}}`../notebooks/{chapter.stem}` | {chapter.study_minutes / 60:.1f} | "
                     f"{chapter.exercises} | {compute} |")
-        extra = "".join(f" Also read {{doc}}`{_page_title(root, f)} <../{f}>`." for f in extras)
+        extra = "".join(f" Also read {{doc}}`{page_title(root / (f + '.md'))} <../{f}>`." for f in extras)
         sheet = root / "exercises" / f"{chapter.stem}.ipynb"
         graded = (f"Autograded sheet: `exercises/{sheet.name}`, {sheet.read_text().count('# BEGIN QUESTION')} "
                   "questions.\n\n" if sheet.is_file() else "")
@@ -138,7 +133,7 @@ def plan_markdown(root: Path) -> str:
             f"minute under `smoke`.\n\n" + graded)
     table = "\n".join(["| week | chapter | study hours | exercises | compute minutes (`book`) |",
                        "| ---: | --- | ---: | ---: | ---: |", *rows])
-    return "\n".join([PLAN_START, "", table, "", *(s.rstrip() + "\n" for s in sections), PLAN_END])
+    return "\n\n".join([table, *(s.rstrip() for s in sections)])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,19 +142,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="report a stale plan, change nothing")
     args = parser.parse_args(argv)
     page = args.root / "book" / "course.md"
-    text = page.read_text()
-    if not PLAN.search(text):
+    if PLAN.current(page.read_text()) is None:
         print(f"{page}: no plan markers ({PLAN_START} ... {PLAN_END})")
         return 1
-    new = PLAN.sub(lambda _: plan_markdown(args.root), text)
-    if args.check:
-        if new != text:
-            print(f"{page}: the course plan is stale (run `python -m adlib.course .`)")
-            return 1
-        return 0
-    if new != text:
-        page.write_text(new)
-        print(f"{page}: course plan rewritten")
+    if PLAN.sync(page, plan_markdown(args.root), check=args.check):
+        print(f"{page}: the course plan is stale (run `python -m adlib.course .`)" if args.check
+              else f"{page}: course plan rewritten")
+        return 1 if args.check else 0
     return 0
 
 

@@ -15,12 +15,13 @@ import re
 import sys
 from pathlib import Path
 
+from .generated import Block, notebook_title
 from .links import rewrite_sources
 
 STATED = re.compile(r"(\*\*Run time\*\*: )(\d+) (minutes?)( under `book`)")
 TABLE_START = "<!-- run-time table: written by `python -m adlib.runtimes .` from the results files -->"
 TABLE_END = "<!-- end of run-time table -->"
-TABLE = re.compile(re.escape(TABLE_START) + r".*?" + re.escape(TABLE_END), re.S)
+TABLE = Block(TABLE_START, TABLE_END)
 
 
 def measured_minutes(results_file: Path) -> int:
@@ -54,34 +55,16 @@ def chapters(root: Path) -> list[tuple[Path, Path]]:
     return pairs
 
 
-def chapter_title(notebook: Path) -> str:
-    """The chapter's title: the first level-1 heading of its first Markdown cell."""
-    for cell in json.loads(notebook.read_text())["cells"]:
-        if cell["cell_type"] == "markdown":
-            for line in "".join(cell["source"]).splitlines():
-                if line.startswith("# "):
-                    return line[2:].strip()
-    return notebook.stem
-
-
 def run_time_table(root: Path) -> str:
-    """A Markdown table of every chapter's ``book`` run time, between the table markers."""
-    rows = [f"| {{doc}}`{chapter_title(nb)} <../notebooks/{nb.stem}>` | {measured_minutes(res)} |"
+    """A Markdown table of every chapter's ``book`` run time (the body of the pages' table block)."""
+    rows = [f"| {{doc}}`{notebook_title(nb)} <../notebooks/{nb.stem}>` | {measured_minutes(res)} |"
             for nb, res in chapters(root)]
-    return "\n".join([TABLE_START, "", "| chapter | minutes under `book` |", "| --- | ---: |", *rows, "", TABLE_END])
+    return "\n".join(["| chapter | minutes under `book` |", "| --- | ---: |", *rows])
 
 
 def pages_with_table(root: Path) -> list[Path]:
     """The book pages that hold a run-time table."""
     return [page for page in sorted((root / "book").glob("*.md")) if TABLE_START in page.read_text()]
-
-
-def _sync_page(page: Path, table: str) -> bool:
-    text = page.read_text()
-    new = TABLE.sub(lambda _: table, text)
-    if new != text:
-        page.write_text(new)
-    return new != text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,11 +82,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{notebook.name}: run time {minutes} min")
     table = run_time_table(args.root)
     for page in pages_with_table(args.root):
-        if args.check:
-            if TABLE.search(page.read_text()).group(0) != table:
+        if TABLE.sync(page, table, check=args.check):
+            if args.check:
                 stale.append(page.name)
-        elif _sync_page(page, table):
-            print(f"{page.name}: run-time table rewritten")
+            else:
+                print(f"{page.name}: run-time table rewritten")
     if stale:
         print("stale run times (run `python -m adlib.runtimes .`):", ", ".join(stale))
         return 1

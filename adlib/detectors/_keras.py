@@ -69,8 +69,8 @@ def train(model: keras.Model, x: np.ndarray, *, epochs: int | None, steps: int, 
     batch_size : int, default 64
         Samples per batch, clipped to [1, ``len(x)``]. Under a budget of steps only full batches are drawn.
     shuffle : bool, default True
-        Reshuffle the samples every pass: Keras' own shuffling with ``epochs``, a shuffle buffer of
-        up to 20,000 samples under a budget of steps.
+        Reshuffle the samples every pass: Keras' own shuffling with ``epochs``; under a budget of steps, a
+        shuffle buffer of up to 20,000 samples on TensorFlow and a full permutation on PyTorch.
     seed : int or None, default None
         Seed of the shuffle under a budget of steps (unused with ``epochs``), so that the order of
         batches can be repeated.
@@ -261,6 +261,9 @@ class KerasDetector(Detector):
         execution = int(steps_per_execution)
         if execution < 1:
             raise ValueError(f"steps_per_execution must be >= 1; got {steps_per_execution}")
+        if execution > 1 and engine.BACKEND != "tensorflow":
+            raise ValueError(f"steps_per_execution > 1 groups steps into one compiled call, which the "
+                             f"{engine.BACKEND} backend does not do; leave it at 1 there")
         if epochs is not None and steps is not None:
             raise ValueError("pass epochs or steps, not both")
         self._ensure_model(x)

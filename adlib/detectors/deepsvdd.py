@@ -207,7 +207,7 @@ class DeepSVDD(KerasDetector):
 
     @property
     def center_(self) -> np.ndarray:
-        return np.asarray(self.model_.center)
+        return ops.convert_to_numpy(self.model_.center)
 
     def _score(self, x: np.ndarray, batch_size: int) -> np.ndarray:
         return np.asarray(predict_in_batches(self.model_, x, batch_size))

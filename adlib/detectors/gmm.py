@@ -478,7 +478,8 @@ class AEGMM(KerasDetector):
             raise NumericalError(
                 f"{type(self).__name__}: a mixture covariance stopped being positive definite during training "
                 f"({str(exc).splitlines()[0]}). Raise cov_jitter, lower learning_rate, or standardise x.") from exc
-        self.model_.set_mixture(x)
+        with engine.no_gradients():
+            self.model_.set_mixture(x)
 
     def _score(self, x: np.ndarray, batch_size: int) -> np.ndarray:
         energy = np.asarray(predict_in_batches(self.model_, x, batch_size), dtype=np.float64)
@@ -490,7 +491,9 @@ class AEGMM(KerasDetector):
     def latent(self, x, batch_size: int = 1024) -> np.ndarray:
         """``z = [code, relative Euclidean distance, cosine similarity]`` of each sample (for plots)."""
         x = self._checked(x)
-        parts = [ops.convert_to_numpy(self.model_.latent(x[i:i + batch_size])[0]) for i in range(0, len(x), batch_size)]
+        with engine.no_gradients():
+            parts = [ops.convert_to_numpy(self.model_.latent(x[i:i + batch_size])[0])
+                     for i in range(0, len(x), batch_size)]
         return np.concatenate(parts)
 
 

@@ -15,8 +15,8 @@ One module per backend implements the same functions:
 
 - :mod:`~adlib.detectors._engine.tensorflow`: ``tf.GradientTape``, gradients divided by the number
   of replicas under ``tf.distribute`` (``MirroredStrategy``), ``tf.function`` graphs, ``tf.data``.
-- :mod:`~adlib.detectors._engine.torch`: autograd (``backward`` into the variables being updated,
-  whose gradients are cleared first, then ``optimizer.apply``), eager loops, a NumPy batch stream.
+- :mod:`~adlib.detectors._engine.torch`: ``torch.autograd.grad`` of each loss with respect to the
+  variables it updates, then ``optimizer.apply``; eager loops; a NumPy batch stream.
 
 The functions:
 
@@ -37,6 +37,8 @@ The functions:
     A tensor, a loop and a branch that also work inside compiled functions.
 ``repeated_batches(x, batch_size, shuffle, seed)``
     An endless stream of full batches of ``x``, reshuffled every pass, for a budget of steps.
+``no_gradients()``
+    A context in which nothing records a graph: scoring, and the statistics computed after training.
 ``set_op_determinism()``
     Ask the backend for deterministic kernels.
 ``inputs(data)``
@@ -66,7 +68,8 @@ descend, value_and_gradients = _backend.descend, _backend.value_and_gradients
 compiled, inference, constant = _backend.compiled, _backend.inference, _backend.constant
 while_loop, cond = _backend.while_loop, _backend.cond
 repeated_batches, set_op_determinism = _backend.repeated_batches, _backend.set_op_determinism
+no_gradients = _backend.no_gradients
 
-__all__ = ["BACKEND", "NUMERICAL_ERRORS", "compiled", "cond", "constant", "descend", "inference", "inputs",
+__all__ = ["BACKEND", "NUMERICAL_ERRORS", "compiled", "cond", "constant", "descend", "inference", "inputs", "no_gradients",
            "repeated_batches",
            "set_op_determinism", "value_and_gradients", "while_loop"]

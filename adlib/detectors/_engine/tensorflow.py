@@ -3,6 +3,7 @@ replicas under ``tf.distribute`` (``MirroredStrategy``); compiled functions are 
 and the step pipeline is ``tf.data``. See :mod:`adlib.detectors._engine` for what each function does."""
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 
 import keras
@@ -108,6 +109,11 @@ def repeated_batches(x: np.ndarray, batch_size: int, shuffle: bool, seed: int | 
     if shuffle:
         data = data.shuffle(min(len(x), 20_000), seed=seed, reshuffle_each_iteration=True)
     return data.repeat().batch(batch_size, drop_remainder=True).prefetch(2)
+
+
+def no_gradients():
+    """A context in which nothing records gradients: outside a tape, TensorFlow records none anyway."""
+    return contextlib.nullcontext()
 
 
 def set_op_determinism() -> None:

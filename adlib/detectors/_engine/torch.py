@@ -1,9 +1,11 @@
-"""The training engine on PyTorch: autograd into the variables being updated (their gradients cleared
-first, so that an earlier loss's ``backward`` does not leak into this step), then ``optimizer.apply``;
+"""The training engine on PyTorch: ``torch.autograd.grad`` of each loss with respect to the variables it
+updates (nothing accumulates in other networks' ``.grad``), then ``optimizer.apply``; scoring records
+no graph (``no_gradients``);
 loops and branches run eagerly and the step pipeline is a NumPy batch stream. See
 :mod:`adlib.detectors._engine` for what each function does."""
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 
 import keras
@@ -18,13 +20,13 @@ NUMERICAL_ERRORS: tuple[type[Exception], ...] = (torch.linalg.LinAlgError,)
 
 def descend(optimizer: keras.optimizers.Optimizer, variables: Sequence, loss_fn: Callable):
     variables = list(variables)
-    for variable in variables:
-        variable.value.grad = None
     with torch.enable_grad():
         out = loss_fn()
-        loss_of(out).backward()
+        # gradients of these variables only: nothing is accumulated in other networks' weights, and
+        # the backward pass skips the paths that lead only to them
+        grads = torch.autograd.grad(loss_of(out), [variable.value for variable in variables], allow_unused=True)
     with torch.no_grad():
-        optimizer.apply([variable.value.grad for variable in variables], variables)
+        optimizer.apply([torch.zeros_like(v.value) if g is None else g for v, g in zip(variables, grads)], variables)
     return out
 
 
@@ -68,5 +70,15 @@ def repeated_batches(x: np.ndarray, batch_size: int, shuffle: bool, seed: int | 
     return numpy_batches(x, batch_size, shuffle, seed)
 
 
+def no_gradients():
+    """A context in which nothing records a graph (``torch.no_grad``); the input gradients of
+    :func:`value_and_gradients` switch recording back on inside it."""
+    return torch.no_grad()
+
+
 def set_op_determinism() -> None:
-    """PyTorch's CPU kernels used here are deterministic already; nothing to switch."""
+    """Deterministic kernels (``torch.use_deterministic_algorithms``; on a GPU, cuDNN without
+    autotuning and a fixed cuBLAS workspace), with a warning where an op has none."""
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.backends.cudnn.benchmark = False
+    torch.use_deterministic_algorithms(True, warn_only=True)

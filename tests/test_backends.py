@@ -1,0 +1,114 @@
+"""Every Keras detector on the backend this test session runs (``KERAS_BACKEND``; CI runs this file on
+TensorFlow and on PyTorch): fit, score, save and load, refuse bad input; and a detector saved on
+TensorFlow loads on PyTorch with the same scores."""
+import json
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+import adlib
+
+KERAS = ["AE", "DenoisingAE", "VAE", "AEGMM", "VAEGMM", "DeepSVDD", "GANomaly", "OCGAN", "ALOCC", "EfficientGAN",
+         "FAnoGAN", "AnoGAN", "ADGAN"]
+IMAGES_ONLY = {"OCGAN"}
+ROOT = Path(__file__).parent.parent
+
+
+def _table(n: int = 96, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (rng.normal(size=(n, 2)) @ rng.normal(size=(2, 6)) + 0.1 * rng.normal(size=(n, 6))).astype(np.float32)
+
+
+def _images(n: int = 48, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:16, :16]
+    centre = rng.uniform(5, 11, size=(n, 2))
+    dist = np.hypot(yy[None] - centre[:, 0, None, None], xx[None] - centre[:, 1, None, None])
+    return np.clip(np.exp(-dist ** 2 / 8) + 0.05 * rng.normal(size=dist.shape), 0, 1).astype(np.float32)
+
+
+def _fitted(name: str, x: np.ndarray, steps: int = 6):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", adlib.CollapseWarning)
+        return getattr(adlib, name)(seed=0).fit(x, steps=steps, batch_size=16, verbose=0)
+
+
+def _cases():
+    return [(name, kind) for name in KERAS for kind in ("table", "images")
+            if not (kind == "table" and name in IMAGES_ONLY)]
+
+
+@pytest.mark.parametrize(("name", "kind"), _cases())
+def test_fit_score_save_load_and_threshold_on_this_backend(name, kind, tmp_path):
+    x = _table() if kind == "table" else _images()
+    detector = _fitted(name, x[:-8])
+    scores = detector.score(x[-8:], verbose=0)
+    assert scores.shape == (8,) and np.all(np.isfinite(scores))
+    detector.infer_threshold(x[:-8], fpr=0.1)
+    assert detector.predict(x[-8:]).is_outlier.shape == (8,)
+    detector.save(tmp_path / "saved")
+    loaded = adlib.load_detector(tmp_path / "saved")
+    np.testing.assert_allclose(loaded.score(x[-8:], verbose=0), scores, rtol=1e-5, atol=1e-6)
+    assert loaded.threshold_ == pytest.approx(detector.threshold_)
+
+
+@pytest.mark.parametrize("name", KERAS)
+def test_bad_input_is_refused_with_a_clear_error_on_this_backend(name):
+    x = _images()
+    detector = _fitted(name, x, steps=1)
+    with pytest.raises(ValueError, match="shape"):
+        detector.score(x[:, :12, :12])
+    bad = x[:4].copy()
+    bad[0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        detector.score(bad)
+
+
+def test_adlib_imports_tensorflow_only_on_tensorflow():
+    """On another backend, importing adlib and fitting a detector load no TensorFlow. (Keras' own
+    ``set_random_seed``, which a seeded detector calls, imports TensorFlow whenever it is installed, to
+    seed it too; so the check fits an unseeded one.)"""
+    script = ("import sys, numpy as np, adlib; adlib.AE().fit(np.ones((32, 3), 'float32'), steps=1, verbose=0); "
+              "print('tensorflow' in sys.modules)")
+    env = {**os.environ, "KERAS_BACKEND": keras.backend.backend()}
+    done = subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip().splitlines()[-1] == str(keras.backend.backend() == "tensorflow")
+
+
+LOAD_AND_SCORE = """
+import json, sys
+import numpy as np
+import adlib
+out = {}
+for folder, data in json.loads(sys.argv[1]).items():
+    out[folder] = adlib.load_detector(folder).score(np.load(data), verbose=0).tolist()
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="saves on TensorFlow, loads on PyTorch")
+def test_a_detector_saved_on_tensorflow_scores_the_same_on_pytorch(tmp_path):
+    pytest.importorskip("torch")
+    jobs, expected = {}, {}
+    for name, kind in _cases():
+        x = _table() if kind == "table" else _images()
+        detector = _fitted(name, x[:-8])
+        folder, data = tmp_path / f"{name}-{kind}", tmp_path / f"{name}-{kind}.npy"
+        detector.save(folder)
+        np.save(data, x[-8:])
+        jobs[str(folder)], expected[str(folder)] = str(data), detector.score(x[-8:], verbose=0)
+    env = {**os.environ, "KERAS_BACKEND": "torch"}
+    done = subprocess.run([sys.executable, "-c", LOAD_AND_SCORE, json.dumps(jobs)], env=env, cwd=ROOT,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    on_torch = json.loads(done.stdout.strip().splitlines()[-1])
+    for folder, scores in expected.items():
+        np.testing.assert_allclose(on_torch[folder], scores, rtol=1e-4, atol=1e-5,
+                                   err_msg=f"{Path(folder).name}: PyTorch scores differ from TensorFlow's")
