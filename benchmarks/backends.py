@@ -89,7 +89,8 @@ def table(runs: pd.DataFrame) -> str:
         out[f"AUROC ({backend})"] = wide["auroc", backend].round(3)
     if {"tensorflow", "torch"} <= set(backends):
         out["PyTorch / TensorFlow speed"] = (wide["steps_per_s", "torch"] / wide["steps_per_s", "tensorflow"]).round(2)
-    return out.to_markdown()
+    formats = ["", *[".1f"] * len(backends), *[".3f"] * len(backends)] + ([".2f"] if len(out.columns) > 2 * len(backends) else [])
+    return out.to_markdown(floatfmt=formats)
 
 
 def summary_sentence(runs: pd.DataFrame) -> str:
@@ -101,7 +102,9 @@ def summary_sentence(runs: pd.DataFrame) -> str:
     return ((f"Each detector trained for {steps} steps on each backend. " if steps else "")
             + f"On this two-core CPU, PyTorch trained faster than TensorFlow for {faster} of {len(ratio)} "
             f"detectors (median speed ratio {ratio.median():.2f}, from {ratio.min():.2f} for "
-            f"{ratio.idxmin()} to {ratio.max():.2f} for {ratio.idxmax()}).")
+            f"{ratio.idxmin()} to {ratio.max():.2f} for {ratio.idxmax()})."
+            + (" On a CPU, keep the default backend, TensorFlow." if faster == 0 else
+               " On a CPU, choose PyTorch (`KERAS_BACKEND=torch`)." if faster == len(ratio) else ""))
 
 
 def page_block(runs: pd.DataFrame) -> str:
