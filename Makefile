@@ -33,7 +33,7 @@ SLIDES := _build/html/slides
 TORCH ?= torch==2.13.0+cpu
 # The tests that run again on PyTorch: every Keras detector's fit, score, save/load, bad input and
 # validation data, and the learning tests (defaults learn on the synthetic glyphs).
-TORCH_TESTS := tests/test_backends.py tests/test_validation_data.py tests/test_learning.py
+TORCH_TESTS := tests/test_backends.py tests/test_validation_data.py tests/test_learning.py tests/test_engine.py
 # Datasets: the read-only mirror, if any (CI sets ADLIB_DATA=../shared/data); otherwise downloads.
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONHASHSEED := 0

@@ -1,21 +1,24 @@
 """adlib: deep anomaly detection in Keras 3, the companion package of the adlib book."""
 from __future__ import annotations
 
+import importlib.util
 import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")  # the default; KERAS_BACKEND=torch works too
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+if os.environ["KERAS_BACKEND"] == "tensorflow" and importlib.util.find_spec("tensorflow") is None:
+    # checked before Keras is imported: Keras' own import would fail first, with a bare ModuleNotFoundError
+    raise ImportError(
+        "adlib runs on TensorFlow by default: pip install 'adlib[cpu]' (CPU) or 'adlib[gpu]' / tensorflow "
+        "(GPU), or choose PyTorch with KERAS_BACKEND=torch and pip install 'adlib[torch]'. "
+        "On Colab TensorFlow is already installed.")
+
 import keras  # noqa: E402
 
 if keras.backend.backend() == "tensorflow":
-    try:
-        import tensorflow as _tf
-    except ImportError as exc:  # pragma: no cover - depends on the user's environment
-        raise ImportError(
-            "adlib runs on TensorFlow by default: pip install 'adlib[cpu]' (CPU) or 'adlib[gpu]' / tensorflow "
-            "(GPU), or choose PyTorch with KERAS_BACKEND=torch and pip install 'adlib[torch]'. "
-            "On Colab TensorFlow is already installed.") from exc
+    import tensorflow as _tf
+
     # Retracing notices appear whenever a new detector is trained in a loop; they are expected here.
     _tf.get_logger().setLevel("ERROR")
 

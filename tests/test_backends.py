@@ -83,6 +83,18 @@ def test_adlib_imports_tensorflow_only_on_tensorflow():
     assert done.stdout.strip().splitlines()[-1] == str(keras.backend.backend() == "tensorflow")
 
 
+def test_without_tensorflow_the_default_backend_says_what_to_install():
+    """Before Keras is imported (whose own import would fail first with a bare ModuleNotFoundError)."""
+    script = ("import importlib.util\n"
+              "real = importlib.util.find_spec\n"
+              "importlib.util.find_spec = lambda name, *args: None if name == 'tensorflow' else real(name, *args)\n"
+              "try:\n    import adlib\nexcept ImportError as exc:\n    print(exc)\n")
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True,
+                          check=True)
+    assert "pip install 'adlib[cpu]'" in done.stdout and "KERAS_BACKEND=torch" in done.stdout, done.stdout
+
+
 LOAD_AND_SCORE = """
 import json, sys
 import numpy as np

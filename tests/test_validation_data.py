@@ -55,7 +55,7 @@ def test_validation_losses_are_reported_for_every_keras_detector(name, kind):
         assert values and np.all(np.isfinite(values)), f"{name} {key} = {values}"
 
 
-@pytest.mark.parametrize("name", ["GANomaly", "OCGAN", "FAnoGAN"])
+@pytest.mark.parametrize("name", ["DenoisingAE", "VAE", "VAEGMM", "GANomaly", "OCGAN", "ALOCC", "FAnoGAN"])
 def test_validating_leaves_the_training_unchanged(name):
     """Validation draws its codes and noise from fixed seeds, not from the training's generator, and
     updates nothing: the trained detector scores exactly as one trained without validation."""

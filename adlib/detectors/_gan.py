@@ -9,7 +9,7 @@ from keras import ops
 
 from .. import nets
 from . import _engine as engine
-from ._keras import KerasDetector, SerializesNetworks, predict_in_batches
+from ._keras import KerasDetector, SerializesNetworks, predict_in_batches, validation_seed
 
 
 def bce_logits(logits, target: float):
@@ -75,7 +75,7 @@ class AdversarialModel(SerializesNetworks, keras.Model):
 
     def validation_seed(self, offset: int = 0) -> int:
         """A fixed integer seed for the random draws of :meth:`validation_losses` (stateless draws)."""
-        return (0 if self.seed is None else int(self.seed)) + 7919 * (offset + 1)
+        return validation_seed(self.seed, offset)
 
     def _report(self, **losses):
         for name, value in losses.items():

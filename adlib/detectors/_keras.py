@@ -114,6 +114,13 @@ def train(model: keras.Model, x: np.ndarray, *, epochs: int | None, steps: int, 
     return history, timer, steps_each, batches_per_pass
 
 
+def validation_seed(seed: int | None, offset: int = 0) -> int:
+    """A fixed integer seed for the random draws of a validation step (codes, noise): stateless draws,
+    the same at every evaluation of the same data, that leave the training's seed generator where it
+    was, so validating does not change the training."""
+    return (0 if seed is None else int(seed)) + 7919 * (offset + 1)
+
+
 class SerializesNetworks:
     """Mixin for ``keras.Model`` subclasses whose constructor takes Keras networks (``network_keys``):
     ``networks_config`` serialises them for ``get_config`` and ``from_config`` rebuilds them."""
@@ -220,7 +227,7 @@ class KerasDetector(Detector):
     def _ensure_model(self, x: np.ndarray) -> None:
         """Build and compile ``model_`` on the first fit (later fits continue training it).
 
-        With a ``seed``, the global generators (Python, NumPy, TensorFlow, Keras) are seeded with it
+        With a ``seed``, the global generators (Python, NumPy, the backend, Keras) are seeded with it
         first, as :func:`adlib.seed_everything` does, so that the initial weights, and the random draws
         of training that come from those generators, depend on the detector's seed alone, not on
         whatever drew random numbers before (another detector trained earlier in the same session).

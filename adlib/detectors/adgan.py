@@ -150,7 +150,8 @@ class ADGAN(AnoGAN):
         and each seed's final loss (n, n_seeds). ``batch_size`` is the number of searches per
         compiled call (inputs × seeds), lowered to fit ``SEARCH_MEMORY``. Starting codes are drawn
         with the detector's seed, so scores are repeatable."""
-        return self._latent_search(self._checked(x), steps, batch_size, verbose)
+        with engine.no_gradients():  # the search's own input gradients are the only graph it records
+            return self._latent_search(self._checked(x), steps, batch_size, verbose)
 
     def _latent_search(self, x: np.ndarray, steps: int | None, batch_size: int,
                        verbose: bool) -> tuple[np.ndarray, np.ndarray]:

@@ -29,8 +29,8 @@ _B1, _B2, _EPS = 0.9, 0.999, 1e-7  # Adam's constants, as Keras sets them
 
 
 def adam_step(value, grad, m, v, t, rate):
-    """One Adam step (step number ``t`` from 1) on a tensor, for searches compiled into a
-    a compiled loop without optimiser variables; returns the new ``(value, m, v)``.
+    """One Adam step (step number ``t`` from 1) on a tensor, for searches compiled into
+    a loop without optimiser variables; returns the new ``(value, m, v)``.
 
     Parameters
     ----------
@@ -259,7 +259,8 @@ class AnoGAN(AdversarialDetector):
         ``n_seeds`` starts (the score) and the code of the start that ended lowest. ``batch_size``
         is the number of searches per compiled call (inputs × starts). Starting points are drawn
         from N(0, I) with the detector's seed, so scores are repeatable."""
-        return self._latent_search(self._checked(x), steps, batch_size, verbose)
+        with engine.no_gradients():  # the search's own input gradients are the only graph it records
+            return self._latent_search(self._checked(x), steps, batch_size, verbose)
 
     def _latent_search(self, x: np.ndarray, steps: int | None, batch_size: int,
                        verbose: bool) -> tuple[np.ndarray, np.ndarray]:

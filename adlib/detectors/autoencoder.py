@@ -14,7 +14,7 @@ from keras import ops
 from ..base import Prediction, ThresholdNotSetError, _resolve_percentile
 from ..metrics import percentile_threshold
 from . import _engine as engine
-from ._keras import KerasDetector, SerializesNetworks, predict_in_batches
+from ._keras import KerasDetector, SerializesNetworks, predict_in_batches, validation_seed
 
 
 @keras.saving.register_keras_serializable(package="adlib")
@@ -53,9 +53,7 @@ class AutoencoderModel(SerializesNetworks, keras.Model):
 
     def train_step(self, data):
         x = engine.inputs(data)
-        x_in = x
-        if self.noise_std > 0:  # DenoisingAE: the network sees x + n, n ~ N(0, noise_std^2), and rebuilds x
-            x_in = x + self.noise_std * keras.random.normal(ops.shape(x), seed=self.seed_generator)
+        x_in = self.noisy(x, self.seed_generator)
         loss = engine.descend(self.optimizer, self.trainable_variables,
                               lambda: self.reconstruction_loss(x, x_in, training=True))
         self.loss_tracker.update_state(loss)
@@ -66,9 +64,16 @@ class AutoencoderModel(SerializesNetworks, keras.Model):
         the batch and over the d features or pixels."""
         return ops.mean(ops.square(x - self(x_in, training=training)))
 
+    def noisy(self, x, seed):
+        """DenoisingAE's input ``x + n``, ``n ~ N(0, noise_std^2)`` drawn with ``seed``; ``x`` itself
+        for a plain autoencoder (``noise_std = 0``)."""
+        if self.noise_std <= 0:
+            return x
+        return x + self.noise_std * keras.random.normal(ops.shape(x), seed=seed)
+
     def test_step(self, data):
-        x = engine.inputs(data)
-        self.loss_tracker.update_state(self.reconstruction_loss(x, x))
+        x = engine.inputs(data)  # the training loss, its noise drawn with a fixed seed
+        self.loss_tracker.update_state(self.reconstruction_loss(x, self.noisy(x, validation_seed(self.seed))))
         return {"loss": self.loss_tracker.result()}
 
     def get_config(self):

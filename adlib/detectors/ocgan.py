@@ -326,4 +326,5 @@ class OCGAN(AdversarialDetector):
 
     def mine(self, codes, steps: int | None = None) -> np.ndarray:
         """Apply informative-negative mining to ``codes`` (for figures and tests)."""
-        return ops.convert_to_numpy(self.model_.mine(ops.convert_to_tensor(np.asarray(codes, np.float32)), steps))
+        with engine.no_gradients():
+            return ops.convert_to_numpy(self.model_.mine(ops.convert_to_tensor(np.asarray(codes, np.float32)), steps))

@@ -15,7 +15,7 @@ import numpy as np
 from keras import layers, ops
 
 from . import _engine as engine
-from ._keras import SerializesNetworks
+from ._keras import SerializesNetworks, validation_seed
 from .autoencoder import ReconstructionDetector, top_percent_mean
 
 OBSERVATION_MODELS = ("fixed", "diagonal")
@@ -88,9 +88,11 @@ class VAEModel(SerializesNetworks, keras.Model):
     def metrics(self):
         return [self.loss_tracker, self.nll_tracker, self.kl_tracker]
 
-    def _loss_terms(self, x, training):
+    def _loss_terms(self, x, training, seed=None):
+        """The negative ELBO (chapter 03) and its two terms, means over the batch; the code is drawn with ``seed``, by default
+        the training's seed generator."""
         mean, log_var = self.encode(x, training=training)
-        eps = keras.random.normal(ops.shape(mean), seed=self.seed_generator)
+        eps = keras.random.normal(ops.shape(mean), seed=self.seed_generator if seed is None else seed)
         z = mean + ops.exp(0.5 * log_var) * eps
         x_hat = self.decoder(z, training=training)
         log_s = self.log_scale if self.log_scale is not None else ops.full_like(x_hat, math.log(self.obs_scale))
@@ -113,7 +115,7 @@ class VAEModel(SerializesNetworks, keras.Model):
 
     def test_step(self, data):
         x = engine.inputs(data)
-        return self._track(*self._loss_terms(x, training=False))
+        return self._track(*self._loss_terms(x, training=False, seed=validation_seed(self.seed)))
 
     def get_config(self):
         return {**super().get_config(), "latent_dim": self.latent_dim, "kl_weight": self.kl_weight,
@@ -217,7 +219,8 @@ class VAE(ReconstructionDetector):
 
     def encode(self, x, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and log-variance of the code of each sample."""
-        return self._encode(self._checked(x), batch_size)
+        with engine.no_gradients():
+            return self._encode(self._checked(x), batch_size)
 
     def _encode(self, x: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
         parts = [self.model_.encode(x[i:i + batch_size], training=False) for i in range(0, len(x), batch_size)]

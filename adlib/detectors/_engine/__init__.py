@@ -32,11 +32,13 @@ The functions:
 ``compiled(fn, **options)``
     ``fn`` compiled where the backend compiles (TensorFlow: ``tf.function``); usable as a decorator.
 ``inference(fn)``
-    ``fn`` compiled for inference, recording no gradients (the scoring of every detector).
+    ``fn`` for inference, recording no gradients: compiled on TensorFlow, eager under ``torch.no_grad``
+    on PyTorch (one-pass scoring; the latent searches use ``compiled`` and ``value_and_gradients``).
 ``constant(value)``, ``while_loop(cond, body, state)``, ``cond(predicate, true_fn, false_fn)``
     A tensor, a loop and a branch that also work inside compiled functions.
 ``repeated_batches(x, batch_size, shuffle, seed)``
-    An endless stream of full batches of ``x``, reshuffled every pass, for a budget of steps.
+    An endless stream of full batches of ``x``, reshuffled every pass, for a budget of steps (passes
+    follow each other in one stream, so a batch may span two).
 ``no_gradients()``
     A context in which nothing records a graph: scoring, and the statistics computed after training.
 ``set_op_determinism()``

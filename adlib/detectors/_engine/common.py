@@ -23,10 +23,15 @@ def loss_of(out):
 
 
 def numpy_batches(x: np.ndarray, batch_size: int, shuffle: bool, seed: int | None) -> Iterator[np.ndarray]:
-    """Full batches of ``x`` without end, in a new random order every pass (seeded), as 1-tuples (the form
-    Keras expects from a generator), for backends whose ``fit`` takes a Python iterator."""
-    rng = np.random.default_rng(seed)
+    """Batches of ``x`` without end, as 1-tuples (the form Keras expects from a generator), for backends
+    whose ``fit`` takes a Python iterator. Passes over the data follow each other in one stream, a new
+    random order each (when ``shuffle``), so a batch may span two passes and no sample is left out, as
+    TensorFlow's ``repeat().batch()`` does. Without a ``seed`` the order follows NumPy's global state
+    (which ``adlib.seed_everything`` seeds)."""
+    rng = np.random.default_rng(seed if seed is not None else np.random.randint(0, 2**31 - 1))
+    pending = np.empty(0, dtype=np.int64)
     while True:
-        order = rng.permutation(len(x)) if shuffle else np.arange(len(x))
-        for start in range(0, len(x) - batch_size + 1, batch_size):
-            yield (x[order[start:start + batch_size]],)
+        while len(pending) < batch_size:
+            pending = np.concatenate([pending, rng.permutation(len(x)) if shuffle else np.arange(len(x))])
+        yield (x[pending[:batch_size]],)
+        pending = pending[batch_size:]

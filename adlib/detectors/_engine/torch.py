@@ -25,14 +25,20 @@ def descend(optimizer: keras.optimizers.Optimizer, variables: Sequence, loss_fn:
         # gradients of these variables only: nothing is accumulated in other networks' weights, and
         # the backward pass skips the paths that lead only to them
         grads = torch.autograd.grad(loss_of(out), [variable.value for variable in variables], allow_unused=True)
-    with torch.no_grad():
-        optimizer.apply([torch.zeros_like(v.value) if g is None else g for v, g in zip(variables, grads)], variables)
+    # a variable the loss does not reach is left alone, as TensorFlow's apply_gradients leaves it (a zero
+    # gradient would still move it through Adam's moments and weight decay)
+    reached = [(g, v) for g, v in zip(grads, variables) if g is not None]
+    if reached:
+        with torch.no_grad():
+            optimizer.apply([g for g, _ in reached], [v for _, v in reached])
     return out
 
 
 def value_and_gradients(fn: Callable, tensors: Sequence, differentiable: bool = False):
     with torch.enable_grad():
-        leaves = [t if isinstance(t, torch.Tensor) and t.requires_grad
+        # fresh leaves, cut from whatever graph the inputs carry (a search step must not keep the previous
+        # steps' graphs alive); a differentiable gradient keeps an input that is already part of a graph
+        leaves = [t if differentiable and isinstance(t, torch.Tensor) and t.requires_grad
                   else ops.convert_to_tensor(t).detach().requires_grad_(True) for t in tensors]
         value = fn(*leaves)
         grads = torch.autograd.grad(ops.sum(value), leaves, create_graph=differentiable, allow_unused=True)
