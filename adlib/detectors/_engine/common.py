@@ -28,7 +28,7 @@ def numpy_batches(x: np.ndarray, batch_size: int, shuffle: bool, seed: int | Non
     random order each (when ``shuffle``), so a batch may span two passes and no sample is left out, as
     TensorFlow's ``repeat().batch()`` does. Without a ``seed`` the order follows NumPy's global state
     (which ``adlib.seed_everything`` seeds)."""
-    rng = np.random.default_rng(seed if seed is not None else np.random.randint(0, 2**31 - 1))
+    rng = np.random.default_rng(seed if seed is not None else np.random.randint(0, 2**31 - 1))  # noqa: NPY002 (the seeded global state)
     pending = np.empty(0, dtype=np.int64)
     while True:
         while len(pending) < batch_size:
