@@ -53,7 +53,7 @@ class AutoencoderModel(SerializesNetworks, keras.Model):
 
     def train_step(self, data):
         x = engine.inputs(data)
-        x_in = self.noisy(x, self.seed_generator)
+        x_in = self.noisy(x, self.seed_generator)  # x itself; x + noise for a DenoisingAE
         loss = engine.descend(self.optimizer, self.trainable_variables,
                               lambda: self.reconstruction_loss(x, x_in, training=True))
         self.loss_tracker.update_state(loss)
