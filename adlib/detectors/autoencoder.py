@@ -174,7 +174,7 @@ class ReconstructionDetector(KerasDetector):
         return np.square(x - self._reconstruct(x, batch_size))
 
     def _scores_from_features(self, feature_scores: np.ndarray) -> np.ndarray:
-        return top_percent_mean(feature_scores, float(self.outlier_perc))
+        return top_percent_mean(feature_scores, self.outlier_perc)
 
     def _score(self, x: np.ndarray, batch_size: int) -> np.ndarray:
         return self._scores_from_features(self._feature_score(x, batch_size))

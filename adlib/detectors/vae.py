@@ -266,7 +266,7 @@ class VAE(ReconstructionDetector):
     def _score_with_features(self, x: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
         squared_error, kl = self._posterior_errors(x, batch_size)
         if self.score_type == "mse":
-            return top_percent_mean(squared_error, float(self.outlier_perc)), squared_error
+            return top_percent_mean(squared_error, self.outlier_perc), squared_error
         nll = self._gaussian_nll(squared_error)
         return nll.reshape(len(x), -1).sum(axis=1) + kl, nll
 
