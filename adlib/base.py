@@ -1,8 +1,6 @@
 """The one detector API shared by every method: fit, score, infer_threshold, predict, save, load."""
 from __future__ import annotations
 
-import functools
-import inspect
 import json
 import os
 from dataclasses import dataclass
@@ -10,6 +8,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
 from . import persistence
@@ -117,12 +116,29 @@ def _checked_scores(scores, detector: str) -> np.ndarray:
     return scores
 
 
-class Detector:
+def _jsonable(value):
+    """``value`` with tuples and NumPy arrays as lists and NumPy scalars as Python numbers, so that
+    ``json.dumps`` takes it (constructors keep their arguments as they were passed)."""
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+class Detector(BaseEstimator):
     """Base class of every detector: higher score means more anomalous.
 
+    A scikit-learn estimator: the constructor only stores its arguments (``get_params``,
+    ``set_params`` and ``sklearn.base.clone`` come from ``BaseEstimator``), ``fit`` checks them
+    (:meth:`_check_params`) and creates every fitted attribute (names ending in ``_``).
+
     Subclasses implement ``_fit`` and ``_score`` (and ``_feature_score`` where per-feature scores
-    exist), ``get_config`` for their hyperparameters, and ``_save_state``/``_load_state`` for what
-    they learned. Validation, thresholds and the save format are handled here, once.
+    exist), ``_check_params`` for their arguments, ``get_config`` for their hyperparameters, and
+    ``_save_state``/``_load_state`` for what they learned. Validation, thresholds and the save
+    format are handled here, once.
     """
 
     has_feature_score: ClassVar[bool] = False
@@ -132,35 +148,45 @@ class Detector:
     # Scores that depend on the whole batch scored (a density ratio fitted against it) cannot be
     # computed chunk by chunk behind a progress bar.
     scores_whole_batch: ClassVar[bool] = False
+    # The data a detector is defined for: "table" (n, d) and "image" (n, h, w[, c]); see __sklearn_tags__.
+    input_kinds: ClassVar[tuple[str, ...]] = ("table", "image")
+    # Parameters renamed since a detector was saved: old name -> new name (read by load_detector).
+    renamed_params: ClassVar[dict[str, str]] = {}
 
-    def __init__(self) -> None:
-        self.threshold_: float | None = None
-        self.reference_scores_: np.ndarray | None = None
-        self.input_shape_: tuple[int, ...] | None = None
-        self.history_: dict[str, list[float]] = {}
+    # Jupyter shows adlib's own repr, not scikit-learn's HTML diagram of the parameters.
+    _repr_html_ = None
+    _repr_mimebundle_ = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         _REGISTRY[cls.__name__] = cls
-        if "__init__" in cls.__dict__:
-            cls.__init__ = _recording_init(cls, cls.__dict__["__init__"])
 
     # ---------------------------------------------------------------- scikit-learn conventions
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor arguments this detector was built with (scikit-learn's convention, so that
-        ``sklearn.base.clone`` and grid searches work). ``deep`` is accepted for compatibility."""
-        return dict(getattr(self, "_init_params", {}))
+    def _check_params(self) -> None:
+        """Raise ``ValueError`` for a constructor argument out of range; :meth:`fit` calls it first.
+        Subclasses call ``super()._check_params()`` and then check their own arguments."""
 
     def set_params(self, **params) -> Detector:
-        """Rebuild with some constructor arguments changed (validated as in the constructor).
+        """Change constructor arguments (scikit-learn's ``set_params``); they are checked at the next ``fit``.
 
-        What the detector learned is discarded: call ``fit`` again afterwards."""
-        current = self.get_params()
-        unknown = sorted(set(params) - set(current))
-        if unknown:
-            raise ValueError(f"{type(self).__name__} has no parameter(s) {unknown}; its parameters: {sorted(current)}")
-        self.__init__(**{**current, **params})
+        What the detector learned is discarded (its fitted attributes are removed), so the next
+        ``fit`` starts from scratch with the new arguments."""
+        super().set_params(**params)
+        for name in [name for name in vars(self) if name.endswith("_") or name.startswith("_")]:
+            delattr(self, name)
         return self
+
+    def __sklearn_is_fitted__(self) -> bool:
+        """What ``sklearn.utils.validation.check_is_fitted`` asks: has ``fit`` (or ``load_detector``) run?"""
+        return self.is_fitted
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.input_tags.two_d_array = "table" in self.input_kinds
+        tags.input_tags.three_d_array = "image" in self.input_kinds
+        tags.target_tags.required = False
+        return tags
 
     # ---------------------------------------------------------------- to implement
     def get_config(self) -> dict[str, Any]:
@@ -195,17 +221,22 @@ class Detector:
     # ---------------------------------------------------------------- public API
     @property
     def is_fitted(self) -> bool:
-        return self.input_shape_ is not None
+        return getattr(self, "input_shape_", None) is not None
 
-    def fit(self, x, **kwargs) -> Detector:
+    def fit(self, x, y=None, **kwargs) -> Detector:
         """Learn what normal data looks like from ``x`` (samples first). Returns ``self``.
 
+        The constructor arguments are checked first (a ``ValueError`` names the one out of range).
         ``uint8`` arrays are read as 8-bit intensities and divided by 255 (here and when scoring).
+        Calling ``fit`` again continues training a Keras detector's networks.
 
         Parameters
         ----------
         x : array-like of shape (n, d) or (n, h, w[, c])
             Normal training samples: rows of a table or images.
+        y : None
+            Ignored: detectors learn from normal data without labels. Accepted so that a
+            scikit-learn ``Pipeline`` or search can pass its ``y``.
         **kwargs
             Training settings of the method: for the Keras detectors ``steps`` or ``epochs``,
             ``batch_size``, ``validation_data``, ``callbacks``, ``verbose`` and ``steps_per_execution``
@@ -216,6 +247,7 @@ class Detector:
         Detector
             ``self``, fitted; any earlier threshold is cleared.
         """
+        self._check_params()
         arr = as_float_array(x, name="x")
         if self.is_fitted and tuple(arr.shape[1:]) != self.input_shape_:
             raise ValueError(f"this detector was fitted on samples of shape {self.input_shape_}; "
@@ -225,6 +257,8 @@ class Detector:
             x_val = kwargs["validation_data"]
             kwargs["validation_data"] = self._prepare(_intensities(x_val, as_float_array(
                 x_val, name="validation_data", expected_shape=arr.shape[1:])))
+        if not hasattr(self, "history_"):
+            self.history_: dict[str, list[float]] = {}
         self._fit(prepared, **kwargs)
         self.input_shape_ = tuple(int(d) for d in arr.shape[1:])
         self._after_fit(prepared)
@@ -382,11 +416,11 @@ class Detector:
         streamed = is_stream(x)
         if not streamed:
             x = self._checked(x)
-        if self.threshold_ is None:
+        if getattr(self, "threshold_", None) is None:
             raise ThresholdNotSetError(
                 f"{type(self).__name__} has no threshold: call infer_threshold(x_ref, percentile=95) "
                 "on normal reference data, or set threshold_ yourself, before predict.")
-        if return_p_value and self.reference_scores_ is None:
+        if return_p_value and getattr(self, "reference_scores_", None) is None:
             raise ThresholdNotSetError(
                 f"{type(self).__name__} has no reference scores for p-values: call infer_threshold(x_ref) on "
                 "held-out normal data first (a threshold set by hand carries none).")
@@ -418,10 +452,11 @@ class Detector:
 
         def write(folder: Path) -> dict:
             self._save_state(folder)
+            reference = getattr(self, "reference_scores_", None)
             return {"format_version": FORMAT_VERSION, "class": type(self).__name__,
-                    "config": self.get_config(), "input_shape": list(self.input_shape_),
-                    "threshold": self.threshold_, "history": self.history_,
-                    "reference_scores": None if self.reference_scores_ is None else self.reference_scores_.tolist(),
+                    "config": _jsonable(self.get_config()), "input_shape": list(self.input_shape_),
+                    "threshold": getattr(self, "threshold_", None), "history": getattr(self, "history_", {}),
+                    "reference_scores": None if reference is None else reference.tolist(),
                     "feature_threshold": getattr(self, "feature_threshold_", None)}
 
         return persistence.atomic_write_folder(Path(path), write)
@@ -429,27 +464,6 @@ class Detector:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
-
-
-def _recording_init(cls: type, init):
-    """Wrap ``cls.__init__`` so that the arguments of the outermost constructor call are kept, as the
-    very objects passed (``sklearn.base.clone`` checks identity), for :meth:`Detector.get_params`."""
-    signature = inspect.signature(init)
-
-    passes_on = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values())
-
-    @functools.wraps(init)
-    def __init__(self, *args, **kwargs):
-        init(self, *args, **kwargs)  # a parent's constructor, called inside, has recorded its arguments
-        bound = signature.bind(self, *args, **kwargs)
-        bound.apply_defaults()
-        own = {name: value for name, value in list(bound.arguments.items())[1:]
-               if signature.parameters[name].kind not in (inspect.Parameter.VAR_POSITIONAL,
-                                                          inspect.Parameter.VAR_KEYWORD)}
-        # a constructor with **kwargs hands them to its parent: the parent's arguments are its arguments too
-        self._init_params = {**getattr(self, "_init_params", {}), **own} if passes_on else own
-
-    return __init__
 
 
 def load_detector(path: str | os.PathLike) -> Detector:
@@ -483,8 +497,11 @@ def load_detector(path: str | os.PathLike) -> Detector:
     if cls_name not in _REGISTRY:
         raise ValueError(f"{path} holds an unknown detector class {cls_name!r}; "
                          f"known: {', '.join(sorted(_REGISTRY))}")
+    cls = _REGISTRY[cls_name]
+    config = {cls.renamed_params.get(name, name): value for name, value in config.items()}
     try:
-        detector = _REGISTRY[cls_name](**config)
+        detector = cls(**config)
+        detector._check_params()
         detector.input_shape_ = tuple(int(d) for d in input_shape)
         detector._load_state(path)
     except Exception as exc:

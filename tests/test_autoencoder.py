@@ -152,11 +152,11 @@ def test_fit_rejects_bad_input_and_settings():
     with pytest.raises(ValueError, match="tables .* and images"):
         adlib.AE().fit(np.zeros((4, 2, 8, 8, 1)), verbose=0)
     with pytest.raises(ValueError, match="both encoder and decoder"):
-        adlib.AE(encoder=keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]))
+        adlib.AE(encoder=keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])).fit(np.zeros((4, 3)))
     with pytest.raises(ValueError, match="outlier_perc"):
-        adlib.AE(outlier_perc=0)
+        adlib.AE(outlier_perc=0).fit(np.zeros((4, 2)))  # checked at fit
     with pytest.raises(ValueError, match="noise_std"):
-        adlib.DenoisingAE(noise_std=0)
+        adlib.DenoisingAE(noise_std=0).fit(np.zeros((4, 2)))  # checked at fit
 
 
 def test_infer_threshold_rejects_a_bad_percentile(trained_ae):

@@ -166,19 +166,19 @@ def test_baselines_accept_images_and_reject_bad_input(blobs):
     with pytest.raises(TypeError, match="unexpected"):
         adlib.IForest().fit(np.zeros((10, 2)), learning_rate=1.0)
     with pytest.raises(ValueError, match="nu"):
-        adlib.OCSVM(nu=0)
+        adlib.OCSVM(nu=0).fit(np.zeros((4, 2)))  # checked at fit
     with pytest.raises(ValueError, match="n_components"):
-        adlib.GMM(n_components=0)
+        adlib.GMM(n_components=0).fit(np.zeros((4, 2)))  # checked at fit
     with pytest.raises(ValueError, match="max_clusters"):
-        adlib.KMeansDetector(max_clusters=1)
+        adlib.KMeansDetector(max_clusters=1).fit(np.zeros((4, 2)))  # checked at fit
     with pytest.raises(ValueError, match="silhouette_sample"):
-        adlib.KMeansDetector(max_clusters=10, silhouette_sample=5)
+        adlib.KMeansDetector(max_clusters=10, silhouette_sample=5).fit(np.zeros((4, 2)))  # checked at fit
     with pytest.raises(ValueError, match="at least 3 training samples"):
         adlib.KMeansDetector().fit(np.zeros((2, 2)))
     with pytest.raises(ValueError, match="var_floor"):
-        adlib.NaiveBayes(var_floor=0)
+        adlib.NaiveBayes(var_floor=0).fit(np.zeros((4, 2)))  # checked at fit
     with pytest.raises(ValueError, match="positive"):
-        adlib.DensityRatio(width_factors=())
+        adlib.DensityRatio(width_factors=()).fit(np.zeros((4, 2)))  # checked at fit
     with pytest.raises(ValueError, match="at least 10 samples"):
         adlib.DensityRatio().fit(np.zeros((5, 2)))
     adlib.IForest().fit(blobs[0], epochs=5, verbose=0)  # Keras-only arguments are accepted and ignored

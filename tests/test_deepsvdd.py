@@ -57,7 +57,7 @@ def test_tables_without_pretraining(manifold_data):
 
 def test_bad_input_and_settings():
     with pytest.raises(ValueError, match="eps"):
-        adlib.DeepSVDD(eps=0)
+        adlib.DeepSVDD(eps=0).fit(np.zeros((4, 2)))  # checked at fit
     with pytest.raises(ValueError, match="Deep SVDD networks"):
         adlib.DeepSVDD().fit(np.zeros((4, 3, 3, 1, 1), np.float32), epochs=1, verbose=0)
     detector = adlib.DeepSVDD(rep_dim=4, pretrain=False).fit(np.random.default_rng(0).random((64, 5), np.float32),

@@ -169,7 +169,7 @@ def test_scores_come_from_a_moving_average_of_the_trained_weights(name, pairs):
         for a, c in zip(getattr(plain, average).get_weights(), getattr(plain, trained).get_weights()):
             np.testing.assert_allclose(a, c, rtol=1e-6, atol=1e-7)
     with pytest.raises(ValueError, match="average_decay"):
-        getattr(adlib, name)(average_decay=1.0)
+        getattr(adlib, name)(average_decay=1.0).fit(np.zeros((4, 2)))  # checked at fit
 
 
 def test_ocgan_mining_raises_the_classifiers_negative_probability():
@@ -226,19 +226,19 @@ def test_bad_settings_and_data_raise_clear_errors():
     with pytest.raises(ValueError, match="images"):
         adlib.OCGAN(**SMALL).fit(np.zeros((8, 5), np.float32), epochs=1, verbose=0)
     with pytest.raises(ValueError, match="search_steps"):
-        adlib.AnoGAN(search_steps=0)
+        adlib.AnoGAN(search_steps=0).fit(np.zeros((4, 2)))  # checked at fit
     with pytest.raises(ValueError, match="n_seeds"):
-        adlib.ADGAN(n_seeds=0)
+        adlib.ADGAN(n_seeds=0).fit(np.zeros((4, 2)))  # checked at fit
     with pytest.raises(ValueError, match="n_seeds"):
-        adlib.AnoGAN(n_seeds=0)
+        adlib.AnoGAN(n_seeds=0).fit(np.zeros((4, 2)))  # checked at fit
     with pytest.raises(ValueError, match="generator_learning_rate"):
-        adlib.ADGAN(generator_learning_rate=-1e-4)
+        adlib.ADGAN(generator_learning_rate=-1e-4).fit(np.zeros((4, 2)))  # checked at fit
     with pytest.raises(ValueError, match="discrimination"):
-        adlib.EfficientGAN(discrimination="hinge")
+        adlib.EfficientGAN(discrimination="hinge").fit(np.zeros((4, 2)))  # checked at fit
     with pytest.raises(ValueError, match="reconstruction_weight"):
-        adlib.EfficientGAN(reconstruction_weight=-1)
+        adlib.EfficientGAN(reconstruction_weight=-1).fit(np.zeros((4, 2)))  # checked at fit
     with pytest.raises(ValueError, match="non-negative"):
-        adlib.GANomaly(reconstruction_weight=-1)
+        adlib.GANomaly(reconstruction_weight=-1).fit(np.zeros((4, 2)))  # checked at fit
 
 
 def test_gan_detectors_work_on_tables(manifold_data):
@@ -274,8 +274,8 @@ def test_alocc_scores(blob_ring_images):
     scores = detector.all_scores(x_test)
     assert set(scores) == {"d_of_r", "d", "reconstruction"}
     np.testing.assert_allclose(scores["reconstruction"], detector.score(x_test), rtol=1e-5, atol=1e-7)
-    with pytest.raises(ValueError, match="score must be"):
-        adlib.ALOCC(score="likelihood")
+    with pytest.raises(ValueError, match="score_type must be"):
+        adlib.ALOCC(score_type="likelihood").fit(np.zeros((4, 2)))  # checked at fit
 
 
 def test_fanogan_critic_updates_each_see_a_fresh_batch():

@@ -88,7 +88,7 @@ def test_gmm_has_no_feature_scores_and_rejects_bad_input(trained_gmm):
     with pytest.raises(ValueError, match="NaN"):
         det.score(np.full((2, 15), np.nan))
     with pytest.raises(ValueError, match="n_gmm"):
-        adlib.AEGMM(n_gmm=0)
+        adlib.AEGMM(n_gmm=0).fit(np.zeros((4, 2)))  # checked at fit
 
 
 def test_diverging_gmm_training_stops_with_a_clear_error():
@@ -110,4 +110,4 @@ def test_reconstruction_term_is_the_papers_squared_norm_or_alibis_per_feature_me
     assert np.isclose(terms["sum"][0], terms["sum"][1], rtol=1e-5)
     assert np.isclose(terms["mean"][0], terms["mean"][1] / x.shape[1], rtol=1e-5)
     with pytest.raises(ValueError, match="reconstruction"):
-        adlib.AEGMM(reconstruction="median")
+        adlib.AEGMM(reconstruction="median").fit(np.zeros((4, 2)))  # checked at fit

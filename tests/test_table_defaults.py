@@ -39,7 +39,7 @@ def test_energy_models_rank_a_standardised_table_the_right_way_up(name, least_au
     assert detector.distance_ == "absolute"
     assert roc_auc_score(y_test, detector.score(x_test)) >= least_auroc
     with pytest.raises(ValueError, match="distance"):
-        getattr(adlib, name)(distance="cosine")
+        getattr(adlib, name)(distance="cosine").fit(x_train)  # checked at fit
 
 
 def test_the_default_budget_stops_when_held_out_rows_stop_improving():

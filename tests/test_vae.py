@@ -78,9 +78,9 @@ def test_convolutional_vae_reconstructs_image_shapes(stripe_images):
 def test_vae_rejects_bad_settings_and_input(trained_vae):
     det, _ = trained_vae
     with pytest.raises(ValueError, match="observation"):
-        adlib.VAE(observation="full")
+        adlib.VAE(observation="full").fit(np.zeros((4, 2)))  # checked at fit
     with pytest.raises(ValueError, match="samples"):
-        adlib.VAE(samples=0)
+        adlib.VAE(samples=0).fit(np.zeros((4, 2)))  # checked at fit
     with pytest.raises(ValueError, match="shape"):
         det.score(np.zeros((2, 3)))
     fresh = adlib.VAE().fit(np.random.default_rng(0).normal(size=(64, 4)), epochs=1, verbose=0)
@@ -144,8 +144,8 @@ def test_elbo_score_uses_the_learned_diagonal_scales():
 
 def test_score_type_is_checked():
     with pytest.raises(ValueError, match="score_type"):
-        adlib.VAE(score_type="proba")
+        adlib.VAE(score_type="proba").fit(np.zeros((4, 2)))  # checked at fit
     with pytest.raises(ValueError, match="outlier_perc"):
-        adlib.VAE(score_type="elbo", outlier_perc=50)
+        adlib.VAE(score_type="elbo", outlier_perc=50).fit(np.zeros((4, 2)))  # checked at fit
     with pytest.raises(NotFittedError):
         adlib.VAE().using_score("elbo")

@@ -175,21 +175,24 @@ class AdversarialDetector(KerasDetector):
     def __init__(self, latent_dim: int = 100, base_filters: int = 32, hidden: Sequence[int] = (128, 64),
                  learning_rate: float = 2e-4, beta_1: float = 0.5, seed: int | None = None) -> None:
         super().__init__(learning_rate)
-        if latent_dim < 1 or base_filters < 1:
-            raise ValueError(f"latent_dim and base_filters must be positive; got {latent_dim}, {base_filters}")
-        self.latent_dim, self.base_filters, self.hidden = int(latent_dim), int(base_filters), tuple(hidden)
-        self.beta_1, self.seed = float(beta_1), seed
+        self.latent_dim, self.base_filters, self.hidden = latent_dim, base_filters, hidden
+        self.beta_1, self.seed = beta_1, seed
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if self.latent_dim < 1 or self.base_filters < 1:
+            raise ValueError(f"latent_dim and base_filters must be positive; got {self.latent_dim}, {self.base_filters}")
 
     def get_config(self):
         return {"latent_dim": self.latent_dim, "base_filters": self.base_filters, "hidden": list(self.hidden),
                 "learning_rate": self.learning_rate, "beta_1": self.beta_1, "seed": self.seed}
 
     def _networks(self, x: np.ndarray, encoder_activation: str | None = None):
-        return nets.gan_networks(x, latent_dim=self.latent_dim, hidden=self.hidden,
-                                 base_filters=self.base_filters, encoder_activation=encoder_activation)
+        return nets.gan_networks(x, latent_dim=int(self.latent_dim), hidden=tuple(self.hidden),
+                                 base_filters=int(self.base_filters), encoder_activation=encoder_activation)
 
     def _optimizer(self):
-        return keras.optimizers.Adam(self.learning_rate, beta_1=self.beta_1)
+        return keras.optimizers.Adam(self.learning_rate, beta_1=float(self.beta_1))
 
     def _compile(self, model: keras.Model) -> None:
         model.compile(g_optimizer=self._optimizer(), d_optimizer=self._optimizer(), c_optimizer=self._optimizer())

@@ -195,7 +195,7 @@ class KerasDetector(Detector):
         (16) for images, where a code of one or two numbers cannot describe an image and the
         reconstructions stay close to the mean image."""
         if self.latent_dim is not None:
-            return self.latent_dim
+            return int(self.latent_dim)
         if getattr(self, "decoder", None) is not None:
             return int(self.decoder.input_shape[-1])
         return self.table_code_size if x.ndim == 2 else self.image_code_size
@@ -203,10 +203,6 @@ class KerasDetector(Detector):
     def __init__(self, learning_rate: float = 1e-3) -> None:
         super().__init__()
         self.learning_rate = learning_rate
-        self.model_: keras.Model | None = None
-        self.epoch_seconds_: list[float] = []
-        self.epoch_steps_: list[int] = []
-        self.batches_per_pass_ = 1
 
     def _build_model(self, x: np.ndarray) -> keras.Model:
         """Create the training model, with default networks sized from ``x`` where none were given."""
@@ -217,9 +213,9 @@ class KerasDetector(Detector):
         with ``encoder``, ``decoder``, ``latent_dim``, ``hidden`` and ``base_filters`` settings)."""
         if self.encoder is not None:
             return self.encoder, self.decoder
-        kwargs.setdefault("latent_dim", self.latent_dim)
-        return nets.default_autoencoder(x, hidden=self.hidden,
-                                        base_filters=self.base_filters, **kwargs)
+        kwargs.setdefault("latent_dim", None if self.latent_dim is None else int(self.latent_dim))
+        return nets.default_autoencoder(x, hidden=tuple(self.hidden),
+                                        base_filters=int(self.base_filters), **kwargs)
 
     def _compile(self, model: keras.Model) -> None:
         model.compile(optimizer=keras.optimizers.Adam(self.learning_rate))
@@ -232,7 +228,7 @@ class KerasDetector(Detector):
         of training that come from those generators, depend on the detector's seed alone, not on
         whatever drew random numbers before (another detector trained earlier in the same session).
         """
-        if self.model_ is None:
+        if getattr(self, "model_", None) is None:
             seed = getattr(self, "seed", None)
             if seed is not None:
                 keras.utils.set_random_seed(int(seed))
@@ -295,8 +291,8 @@ class KerasDetector(Detector):
         if stopper is not None:  # Keras restores the weights of the best chunk, stopped early or not
             self.early_stop_step_ = (stopper.best_epoch + 1) * run[2]
         history, timer, steps_each, self.batches_per_pass_ = run
-        self.epoch_seconds_.extend(timer.seconds)
-        self.epoch_steps_.extend([steps_each] * len(timer.seconds))
+        self.epoch_seconds_ = [*getattr(self, "epoch_seconds_", []), *timer.seconds]
+        self.epoch_steps_ = [*getattr(self, "epoch_steps_", []), *[steps_each] * len(timer.seconds)]
         for key, values in history.history.items():
             self.history_.setdefault(key, []).extend(float(v) for v in values)
         if any(not np.isfinite(v) for values in history.history.values() for v in values):
@@ -323,7 +319,7 @@ class KerasDetector(Detector):
     def seconds_per_epoch(self) -> float:
         """Median wall-clock seconds of one pass over the training data, from the Keras epochs run so far
         (the first one includes compilation; under a budget of steps, scaled from seconds per step)."""
-        if not self.epoch_seconds_:
+        if not getattr(self, "epoch_seconds_", None):
             raise ValueError("no epochs have been timed yet: fit the detector first")
         per_step = [s / max(1, n) for s, n in zip(self.epoch_seconds_, self.epoch_steps_)]
         return float(np.median(per_step) * self.batches_per_pass_)

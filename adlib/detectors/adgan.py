@@ -134,10 +134,12 @@ class ADGAN(AnoGAN):
         super().__init__(latent_dim=latent_dim, base_filters=base_filters, hidden=hidden, n_seeds=n_seeds,
                          search_steps=search_steps, feature_weight=0.0, search_learning_rate=search_learning_rate,
                          learning_rate=learning_rate, beta_1=beta_1, average_decay=average_decay, seed=seed)
-        if generator_learning_rate < 0:
-            raise ValueError(f"generator_learning_rate (γ_θ) must be >= 0; got {generator_learning_rate}")
-        self.generator_learning_rate = float(generator_learning_rate)
-        self._search: AdaptiveSearch | None = None
+        self.generator_learning_rate = generator_learning_rate
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if self.generator_learning_rate < 0:
+            raise ValueError(f"generator_learning_rate (γ_θ) must be >= 0; got {self.generator_learning_rate}")
 
     def get_config(self):
         config = {**super().get_config(), "generator_learning_rate": self.generator_learning_rate}
@@ -156,13 +158,14 @@ class ADGAN(AnoGAN):
     def _latent_search(self, x: np.ndarray, steps: int | None, batch_size: int,
                        verbose: bool) -> tuple[np.ndarray, np.ndarray]:
         steps, z0 = self._search_start(len(x), steps)
-        if self._search is None or self._search.generator is not self.model_.average_generator:
+        search = getattr(self, "_search", None)  # built on first use, for the generator it was built from
+        if search is None or search.generator is not self.model_.average_generator:
             self._search = AdaptiveSearch(self.model_.average_generator)
-        k = self.n_seeds
+        k = int(self.n_seeds)
         fits = SEARCH_MEMORY // (BYTES_PER_WEIGHT * self._search.network.size)
         per_call = max(1, min(batch_size, fits) // k)
-        args = (engine.constant(steps), engine.constant(self.search_learning_rate),
-                engine.constant(self.generator_learning_rate))
+        args = (engine.constant(steps), engine.constant(float(self.search_learning_rate)),
+                engine.constant(float(self.generator_learning_rate)))
         bar = keras.utils.Progbar(len(x), unit_name="sample") if verbose else None
         losses = []
         for start in range(0, len(x), per_call):

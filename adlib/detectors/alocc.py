@@ -126,8 +126,9 @@ class ALOCC(AdversarialDetector):
         λ (>= 0), the weight of the reconstruction error (summed over pixels) in R's loss.
     noise_std : float, default 0.155
         Std (>= 0) of the Gaussian noise added to the training inputs that R learns to remove.
-    score : {"reconstruction", "d_of_r", "d"}, default "reconstruction"
+    score_type : {"reconstruction", "d_of_r", "d"}, default "reconstruction"
         Which score ``score``/``predict`` return (see the module docstring); :meth:`all_scores` gives all three.
+        Formerly named ``score``, which is also the method's name; detectors saved with it still load.
     learning_rate : float, default 1e-3
         Adam step size of R and D.
     beta_1 : float, default 0.5
@@ -137,28 +138,33 @@ class ALOCC(AdversarialDetector):
         the initial weights: use :func:`adlib.seed_everything`.
     """
 
+    renamed_params = {"score": "score_type"}  # saved by earlier versions as "score", which is also a method
+
     def __init__(self, latent_dim: int = 32, base_filters: int = 16, hidden: Sequence[int] = (128, 64),
-                 reconstruction_weight: float = 0.4, noise_std: float = 0.155, score: str = "reconstruction",
+                 reconstruction_weight: float = 0.4, noise_std: float = 0.155, score_type: str = "reconstruction",
                  learning_rate: float = 1e-3,
                  beta_1: float = 0.5, seed: int | None = None) -> None:
         super().__init__(latent_dim, base_filters, hidden, learning_rate, beta_1, seed)
-        if reconstruction_weight < 0 or noise_std < 0:
+        self.reconstruction_weight, self.noise_std, self.score_type = reconstruction_weight, noise_std, score_type
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if self.reconstruction_weight < 0 or self.noise_std < 0:
             raise ValueError("reconstruction_weight and noise_std must be non-negative; got "
-                             f"{reconstruction_weight}, {noise_std}")
-        if score not in SCORES:
-            raise ValueError(f"score must be one of {', '.join(SCORES)}; got {score!r}")
-        self.reconstruction_weight, self.noise_std, self.score_type = float(reconstruction_weight), float(noise_std), score
+                             f"{self.reconstruction_weight}, {self.noise_std}")
+        if self.score_type not in SCORES:
+            raise ValueError(f"score_type must be one of {', '.join(SCORES)}; got {self.score_type!r}")
 
     def get_config(self):
         return {**super().get_config(), "reconstruction_weight": self.reconstruction_weight, "noise_std": self.noise_std,
-                "score": self.score_type}
+                "score_type": self.score_type}
 
     def _build_model(self, x: np.ndarray) -> keras.Model:
         encoder, decoder, _ = self._networks(x)
-        discriminator = (nets.dcgan_discriminator(x.shape[1:], base_filters=self.base_filters, norm=None)
-                         if x.ndim == 4 else nets.mlp_discriminator(x.shape[1], self.hidden))
-        return ALOCCModel(encoder, decoder, discriminator, reconstruction_weight=self.reconstruction_weight,
-                          noise_std=self.noise_std, seed=self.seed)
+        discriminator = (nets.dcgan_discriminator(x.shape[1:], base_filters=int(self.base_filters), norm=None)
+                         if x.ndim == 4 else nets.mlp_discriminator(x.shape[1], tuple(self.hidden)))
+        return ALOCCModel(encoder, decoder, discriminator, reconstruction_weight=float(self.reconstruction_weight),
+                          noise_std=float(self.noise_std), seed=self.seed)
 
     def all_scores(self, x, batch_size: int = 256) -> dict[str, np.ndarray]:
         """All three scores of ``x`` from one pass, by name."""

@@ -232,16 +232,18 @@ class AnoGAN(AdversarialDetector):
                  search_learning_rate: float = 0.05, learning_rate: float = 1e-3, beta_1: float = 0.5,
                  average_decay: float = 0.99, seed: int | None = None) -> None:
         super().__init__(latent_dim, base_filters, hidden, learning_rate, beta_1, seed)
-        self.average_decay = checked_average_decay(average_decay)
-        if n_seeds < 1:
-            raise ValueError(f"n_seeds must be at least 1; got {n_seeds}")
-        if search_steps < 1:
-            raise ValueError(f"search_steps (Γ) must be at least 1; got {search_steps}")
-        self.n_seeds = int(n_seeds)
-        if not 0 <= feature_weight <= 1:
-            raise ValueError(f"feature_weight (λ) must be in [0, 1]; got {feature_weight}")
-        self.search_steps, self.feature_weight = int(search_steps), float(feature_weight)
-        self.search_learning_rate = float(search_learning_rate)
+        self.n_seeds, self.search_steps, self.feature_weight = n_seeds, search_steps, feature_weight
+        self.search_learning_rate, self.average_decay = search_learning_rate, average_decay
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        checked_average_decay(self.average_decay)
+        if self.n_seeds < 1:
+            raise ValueError(f"n_seeds must be at least 1; got {self.n_seeds}")
+        if self.search_steps < 1:
+            raise ValueError(f"search_steps (Γ) must be at least 1; got {self.search_steps}")
+        if not 0 <= self.feature_weight <= 1:
+            raise ValueError(f"feature_weight (λ) must be in [0, 1]; got {self.feature_weight}")
 
     def get_config(self):
         return {**super().get_config(), "n_seeds": self.n_seeds, "search_steps": self.search_steps,
@@ -250,8 +252,8 @@ class AnoGAN(AdversarialDetector):
 
     def _build_model(self, x: np.ndarray) -> keras.Model:
         _, generator, discriminator = self._networks(x)
-        return DCGANModel(generator, discriminator, averaged_copy(generator), average_decay=self.average_decay,
-                          seed=self.seed)
+        return DCGANModel(generator, discriminator, averaged_copy(generator),
+                          average_decay=float(self.average_decay), seed=self.seed)
 
     def latent_search(self, x, steps: int | None = None, batch_size: int = 256,
                       verbose: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -265,7 +267,7 @@ class AnoGAN(AdversarialDetector):
     def _latent_search(self, x: np.ndarray, steps: int | None, batch_size: int,
                        verbose: bool) -> tuple[np.ndarray, np.ndarray]:
         steps, z0 = self._search_start(len(x), steps)
-        k = self.n_seeds
+        k = int(self.n_seeds)
         per_call = max(1, batch_size // k)
         losses, codes = [], []
         bar = keras.utils.Progbar(len(x), unit_name="sample") if verbose else None
@@ -274,8 +276,8 @@ class AnoGAN(AdversarialDetector):
             n = len(x[sl])
             loss, z = self.model_.latent_search(engine.constant(np.repeat(x[sl], k, axis=0)),
                                                 engine.constant(z0[sl].reshape(n * k, -1)), engine.constant(steps),
-                                                engine.constant(self.feature_weight),
-                                                engine.constant(self.search_learning_rate))
+                                                engine.constant(float(self.feature_weight)),
+                                                engine.constant(float(self.search_learning_rate)))
             loss, z = ops.convert_to_numpy(loss).reshape(n, k), ops.convert_to_numpy(z).reshape(n, k, -1)
             losses.append(loss.mean(axis=1))
             codes.append(z[np.arange(n), loss.argmin(axis=1)])
@@ -286,11 +288,11 @@ class AnoGAN(AdversarialDetector):
     def _search_start(self, n: int, steps: int | None) -> tuple[int, np.ndarray]:
         """The search length (``search_steps`` unless given) and the starting codes, (n, n_seeds, d),
         drawn with the detector's seed, so that scores are repeatable."""
-        steps = self.search_steps if steps is None else int(steps)
+        steps = int(self.search_steps if steps is None else steps)
         if steps < 1:
             raise ValueError(f"steps must be at least 1; got {steps}")
         return steps, np.random.default_rng(0 if self.seed is None else self.seed).standard_normal(
-            (n, self.n_seeds, self.latent_dim)).astype(np.float32)
+            (n, int(self.n_seeds), int(self.latent_dim))).astype(np.float32)
 
     def _score(self, x: np.ndarray, batch_size: int) -> np.ndarray:
         return self._latent_search(x, None, batch_size, False)[0]

@@ -127,10 +127,12 @@ class ReconstructionDetector(KerasDetector):
 
     def __init__(self, outlier_perc: float = 100.0, learning_rate: float = 1e-3) -> None:
         super().__init__(learning_rate)
-        if not 0 < outlier_perc <= 100:
-            raise ValueError(f"outlier_perc is a percentage in (0, 100]; got {outlier_perc}")
-        self.outlier_perc = float(outlier_perc)
-        self.feature_threshold_: float | None = None
+        self.outlier_perc = outlier_perc
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if not 0 < self.outlier_perc <= 100:
+            raise ValueError(f"outlier_perc is a percentage in (0, 100]; got {self.outlier_perc}")
 
     def infer_threshold(self, x, percentile: float | None = None, outlier_type: str = "instance", *,
                         fpr: float | None = None, verbose: int | str = "auto") -> float:
@@ -153,7 +155,7 @@ class ReconstructionDetector(KerasDetector):
             return super().predict(x, return_feature_score, batch_size, return_p_value=return_p_value,
                                    verbose=verbose)
         _check_outlier_type(outlier_type)
-        if self.feature_threshold_ is None:
+        if getattr(self, "feature_threshold_", None) is None:
             raise ThresholdNotSetError("no feature-level threshold: call "
                                        "infer_threshold(x_ref, percentile, outlier_type='feature') first")
         scores, feature = self._score_with_features(self._checked(x), batch_size)
@@ -217,9 +219,12 @@ class AE(ReconstructionDetector):
                  decoder: keras.Model | None = None, outlier_perc: float = 100.0,
                  learning_rate: float = 1e-3, seed: int | None = None) -> None:
         super().__init__(outlier_perc, learning_rate)
-        self.latent_dim, self.hidden, self.base_filters = int(latent_dim), tuple(hidden), int(base_filters)
+        self.latent_dim, self.hidden, self.base_filters = latent_dim, hidden, base_filters
         self.encoder, self.decoder, self.seed = encoder, decoder, seed
-        if (encoder is None) != (decoder is None):
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if (self.encoder is None) != (self.decoder is None):
             raise ValueError("pass both encoder and decoder, or neither (to use the defaults)")
 
     def get_config(self):
@@ -242,16 +247,42 @@ class DenoisingAE(AE):
     noise_std : float, default 0.1
         Std of the Gaussian noise added to every training input, in the units of the data (images in [0, 1],
         standardised tables); must be positive. Scoring and validation use clean inputs.
-    **kwargs
-        The parameters of :class:`AE` (``latent_dim``, ``hidden``, ``base_filters``, ``encoder``,
-        ``decoder``, ``outlier_perc``, ``learning_rate``, ``seed``), with the same defaults.
+    latent_dim : int, default 8
+        Size of the code of the default networks, the bottleneck: the smaller it is, the less of its input
+        the network can pass through unchanged.
+    hidden : sequence of int, default (64, 32)
+        Widths of the dense layers of the default table encoder; the decoder uses them in reverse. Unused for
+        images.
+    base_filters : int, default 16
+        Filters of the first convolution of the default image networks (the DCGAN backbone, doubled at every
+        stride-2 layer): their width and cost. Unused for tables.
+    encoder : keras.Model or None, default None
+        Your own encoder, from a batch of inputs to codes. Give both ``encoder`` and ``decoder`` or neither;
+        with them, ``latent_dim``, ``hidden`` and ``base_filters`` are not used to build networks.
+    decoder : keras.Model or None, default None
+        Your own decoder, from codes back to the input shape.
+    outlier_perc : float, default 100.0
+        Percentage in (0, 100] of each sample's feature scores, the highest ones, averaged into its instance
+        score; 100 averages all features.
+    learning_rate : float, default 1e-3
+        Step size of the Adam optimiser.
+    seed : int or None, default None
+        Seed of the shuffling of batches under a budget of steps and of the training noise. It does not seed
+        the initial weights: use :func:`adlib.seed_everything`.
     """
 
-    def __init__(self, noise_std: float = 0.1, **kwargs) -> None:
-        super().__init__(**kwargs)
-        if noise_std <= 0:
-            raise ValueError(f"noise_std must be positive for a denoising autoencoder; got {noise_std}")
-        self.noise_std = float(noise_std)
+    def __init__(self, noise_std: float = 0.1, latent_dim: int = 8, hidden: Sequence[int] = (64, 32),
+                 base_filters: int = 16, encoder: keras.Model | None = None,
+                 decoder: keras.Model | None = None, outlier_perc: float = 100.0,
+                 learning_rate: float = 1e-3, seed: int | None = None) -> None:
+        super().__init__(latent_dim=latent_dim, hidden=hidden, base_filters=base_filters, encoder=encoder,
+                         decoder=decoder, outlier_perc=outlier_perc, learning_rate=learning_rate, seed=seed)
+        self.noise_std = noise_std
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if self.noise_std <= 0:
+            raise ValueError(f"noise_std must be positive for a denoising autoencoder; got {self.noise_std}")
 
     def get_config(self):
         return {**super().get_config(), "noise_std": self.noise_std}

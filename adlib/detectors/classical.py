@@ -87,15 +87,18 @@ class HotellingT2(ClassicalDetector):
 
     def __init__(self, reg: float = 1e-6) -> None:
         super().__init__()
-        if reg < 0:
-            raise ValueError(f"reg must be >= 0; got {reg}")
-        self.reg = float(reg)
+        self.reg = reg
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if self.reg < 0:
+            raise ValueError(f"reg must be >= 0; got {self.reg}")
 
     def get_config(self):
         return {"reg": self.reg}
 
     def _make_estimator(self):
-        return _RegularisedCovariance(self.reg)
+        return _RegularisedCovariance(float(self.reg))
 
     def _raw_score(self, x_flat):
         return self.estimator_.mahalanobis(x_flat)
@@ -145,15 +148,18 @@ class KNN(ClassicalDetector):
 
     def __init__(self, n_neighbors: int = 5, method: str = "largest") -> None:
         super().__init__()
-        if n_neighbors < 1 or method not in ("largest", "mean"):
+        self.n_neighbors, self.method = n_neighbors, method
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if self.n_neighbors < 1 or self.method not in ("largest", "mean"):
             raise ValueError("n_neighbors must be >= 1 and method 'largest' or 'mean'")
-        self.n_neighbors, self.method = int(n_neighbors), method
 
     def get_config(self):
         return {"n_neighbors": self.n_neighbors, "method": self.method}
 
     def _make_estimator(self):
-        return NearestNeighbors(n_neighbors=self.n_neighbors)
+        return NearestNeighbors(n_neighbors=int(self.n_neighbors))
 
     def _raw_score(self, x_flat):
         dist, _ = self.estimator_.kneighbors(x_flat)
@@ -177,15 +183,18 @@ class OCSVM(ClassicalDetector):
 
     def __init__(self, nu: float = 0.1, kernel: str = "rbf", gamma: str | float = "scale") -> None:
         super().__init__()
-        if not 0 < nu <= 1:
-            raise ValueError(f"nu must be in (0, 1]; got {nu}")
-        self.nu, self.kernel, self.gamma = float(nu), kernel, gamma
+        self.nu, self.kernel, self.gamma = nu, kernel, gamma
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if not 0 < self.nu <= 1:
+            raise ValueError(f"nu must be in (0, 1]; got {self.nu}")
 
     def get_config(self):
         return {"nu": self.nu, "kernel": self.kernel, "gamma": self.gamma}
 
     def _make_estimator(self):
-        return _OneClassSVM(nu=self.nu, kernel=self.kernel, gamma=self.gamma)
+        return _OneClassSVM(nu=float(self.nu), kernel=self.kernel, gamma=self.gamma)
 
     def _raw_score(self, x_flat):
         return -self.estimator_.decision_function(x_flat)
@@ -209,16 +218,19 @@ class IForest(ClassicalDetector):
 
     def __init__(self, n_estimators: int = 100, max_samples: int | str = "auto", seed: int = 0) -> None:
         super().__init__()
-        if n_estimators < 1:
-            raise ValueError(f"n_estimators must be >= 1; got {n_estimators}")
-        self.n_estimators, self.max_samples, self.seed = int(n_estimators), max_samples, int(seed)
+        self.n_estimators, self.max_samples, self.seed = n_estimators, max_samples, seed
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if self.n_estimators < 1:
+            raise ValueError(f"n_estimators must be >= 1; got {self.n_estimators}")
 
     def get_config(self):
         return {"n_estimators": self.n_estimators, "max_samples": self.max_samples, "seed": self.seed}
 
     def _make_estimator(self):
-        return _IsolationForest(n_estimators=self.n_estimators, max_samples=self.max_samples,
-                                random_state=self.seed)
+        return _IsolationForest(n_estimators=int(self.n_estimators), max_samples=self.max_samples,
+                                random_state=int(self.seed))
 
     def _raw_score(self, x_flat):
         return -self.estimator_.score_samples(x_flat)

@@ -31,21 +31,25 @@ class KMeansDetector(ClassicalDetector):
     def __init__(self, n_clusters: int | str = "auto", max_clusters: int = 10, silhouette_sample: int = 2000,
                  seed: int = 0) -> None:
         super().__init__()
+        self.n_clusters, self.max_clusters, self.silhouette_sample = n_clusters, max_clusters, silhouette_sample
+        self.seed = seed
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        n_clusters, max_clusters, silhouette_sample = self.n_clusters, self.max_clusters, self.silhouette_sample
         if n_clusters != "auto" and (not isinstance(n_clusters, (int, np.integer)) or n_clusters < 1):
             raise ValueError(f"n_clusters must be 'auto' or an integer >= 1; got {n_clusters!r}")
         if max_clusters < 2:
             raise ValueError(f"max_clusters must be >= 2; got {max_clusters}")
         if silhouette_sample <= max_clusters:
             raise ValueError(f"silhouette_sample must exceed max_clusters; got {silhouette_sample} <= {max_clusters}")
-        self.n_clusters = n_clusters if n_clusters == "auto" else int(n_clusters)
-        self.max_clusters, self.silhouette_sample, self.seed = int(max_clusters), int(silhouette_sample), int(seed)
 
     def get_config(self):
         return {"n_clusters": self.n_clusters, "max_clusters": self.max_clusters,
                 "silhouette_sample": self.silhouette_sample, "seed": self.seed}
 
     def _kmeans(self, k: int) -> KMeans:
-        return KMeans(n_clusters=k, n_init=4, random_state=self.seed)
+        return KMeans(n_clusters=int(k), n_init=4, random_state=int(self.seed))
 
     def _make_estimator(self):
         return _SilhouetteSelectedKMeans(self) if self.n_clusters == "auto" else self._kmeans(self.n_clusters)
@@ -72,10 +76,10 @@ class _SilhouetteSelectedKMeans:
         self.detector = detector
 
     def fit(self, x: np.ndarray) -> KMeans:
-        upper = min(self.detector.max_clusters, len(x) - 1)
+        upper = min(int(self.detector.max_clusters), len(x) - 1)
         if upper < 2:
             raise ValueError(f"choosing the number of clusters needs at least 3 training samples; got {len(x)}")
-        rows = np.random.default_rng(self.detector.seed).permutation(len(x))[:self.detector.silhouette_sample]
+        rows = np.random.default_rng(int(self.detector.seed)).permutation(len(x))[:int(self.detector.silhouette_sample)]
         fits, silhouettes = {}, {}
         for k in range(2, upper + 1):
             fits[k] = self.detector._kmeans(k).fit(x)

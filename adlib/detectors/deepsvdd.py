@@ -139,15 +139,16 @@ class DeepSVDD(KerasDetector):
                  eps: float = 0.1, weight_decay: float = 1e-6, learning_rate: float | None = None,
                  seed: int | None = None) -> None:
         super().__init__(learning_rate)
+        self.rep_dim, self.hidden, self.base_filters = rep_dim, hidden, base_filters
+        self.pretrain, self.pretrain_epochs, self.pretrain_steps = pretrain, pretrain_epochs, pretrain_steps
+        self.eps, self.weight_decay, self.seed = eps, weight_decay, seed
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        rep_dim, eps, pretrain_epochs, pretrain_steps = self.rep_dim, self.eps, self.pretrain_epochs, self.pretrain_steps
         if rep_dim < 1 or eps <= 0 or (pretrain_epochs or 0) < 0 or (pretrain_steps or 0) < 0:
             raise ValueError(f"rep_dim must be >= 1, eps > 0, pretrain_epochs and pretrain_steps >= 0; "
                              f"got {rep_dim}, {eps}, {pretrain_epochs}, {pretrain_steps}")
-        self.rep_dim, self.hidden, self.base_filters = int(rep_dim), tuple(hidden), int(base_filters)
-        self.pretrain, self.eps = bool(pretrain), float(eps)
-        self.pretrain_epochs = None if pretrain_epochs is None else int(pretrain_epochs)
-        self.pretrain_steps = None if pretrain_steps is None else int(pretrain_steps)
-        self._budget: tuple[int | None, int | None] = (None, None)
-        self.weight_decay, self.seed = float(weight_decay), seed
 
     def get_config(self):
         return {"rep_dim": self.rep_dim, "hidden": list(self.hidden), "base_filters": self.base_filters,
@@ -163,7 +164,7 @@ class DeepSVDD(KerasDetector):
 
     def _compile(self, model: keras.Model) -> None:
         model.compile(optimizer=keras.optimizers.Adam(self.one_class_learning_rate(model),
-                                                      weight_decay=self.weight_decay or None))
+                                                      weight_decay=float(self.weight_decay) or None))
 
     def _fit(self, x: np.ndarray, *, epochs: int | None = None, steps: int | None = None, **kwargs) -> None:
         self._budget = (epochs, steps)  # the pretraining budget when neither pretrain_* is set
@@ -172,12 +173,13 @@ class DeepSVDD(KerasDetector):
     def _pretrain_budget(self) -> tuple[int | None, int]:
         """``(epochs, steps)`` of pretraining: the ``pretrain_*`` settings, else the first fit's budget."""
         if self.pretrain_epochs is not None or self.pretrain_steps is not None:
-            return self.pretrain_epochs, self.default_steps if self.pretrain_steps is None else self.pretrain_steps
-        epochs, steps = self._budget
+            epochs = None if self.pretrain_epochs is None else int(self.pretrain_epochs)
+            return epochs, self.default_steps if self.pretrain_steps is None else int(self.pretrain_steps)
+        epochs, steps = getattr(self, "_budget", (None, None))
         return epochs, self.default_steps if steps is None else steps
 
     def _build_model(self, x: np.ndarray) -> keras.Model:
-        network = bias_free_network(x, self.rep_dim, self.hidden, self.base_filters)
+        network = bias_free_network(x, int(self.rep_dim), tuple(self.hidden), int(self.base_filters))
         epochs, steps = self._pretrain_budget()
         if self.pretrain and (epochs if epochs is not None else steps):
             self._pretrain(network, x, epochs, steps)
@@ -189,10 +191,10 @@ class DeepSVDD(KerasDetector):
         """Train φ as the encoder of an autoencoder for ``epochs`` passes or ``steps`` batches (the
         decoder is thrown away afterwards)."""
         if x.ndim == 4:
-            decoder = nets.dcgan_decoder(self.rep_dim, x.shape[1:], base_filters=self.base_filters,
+            decoder = nets.dcgan_decoder(int(self.rep_dim), x.shape[1:], base_filters=int(self.base_filters),
                                          output_activation=nets.output_activation_for(x))
         else:
-            decoder = nets.dense_decoder(self.rep_dim, self.hidden[::-1], x.shape[1])
+            decoder = nets.dense_decoder(int(self.rep_dim), tuple(self.hidden)[::-1], x.shape[1])
         autoencoder = AutoencoderModel(network, decoder, seed=self.seed)
         autoencoder.compile(optimizer=keras.optimizers.Adam(1e-3))
         history = train(autoencoder, x, epochs=epochs, steps=steps, seed=self.seed, verbose=0)[0]
@@ -201,8 +203,9 @@ class DeepSVDD(KerasDetector):
     def _initial_center(self, network: keras.Model, x: np.ndarray) -> np.ndarray:
         """Mean of φ over the training data (inference mode), coordinates pushed to at least ``eps``."""
         center = np.asarray(network.predict(x, batch_size=256, verbose=0)).mean(axis=0)
-        center[(np.abs(center) < self.eps) & (center < 0)] = -self.eps
-        center[(np.abs(center) < self.eps) & (center >= 0)] = self.eps
+        eps = float(self.eps)
+        center[(np.abs(center) < eps) & (center < 0)] = -eps
+        center[(np.abs(center) < eps) & (center >= 0)] = eps
         return center.astype(np.float32)
 
     @property

@@ -104,20 +104,25 @@ class DensityRatio(ClassicalDetector):
                  regularisations: Sequence[float] = (1e-3, 1e-2, 1e-1, 1.0), n_folds: int = 5,
                  seed: int = 0) -> None:
         super().__init__()
-        if n_centers < 1 or n_folds < 2:
-            raise ValueError(f"n_centers must be >= 1 and n_folds >= 2; got {n_centers}, {n_folds}")
-        if not width_factors or min(width_factors) <= 0 or not regularisations or min(regularisations) <= 0:
+        self.n_centers, self.width_factors, self.regularisations = n_centers, width_factors, regularisations
+        self.n_folds, self.seed = n_folds, seed
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if self.n_centers < 1 or self.n_folds < 2:
+            raise ValueError(f"n_centers must be >= 1 and n_folds >= 2; got {self.n_centers}, {self.n_folds}")
+        width_factors, regularisations = self.width_factors, self.regularisations
+        if not len(width_factors) or min(width_factors) <= 0 or not len(regularisations) or min(regularisations) <= 0:
             raise ValueError("width_factors and regularisations must be non-empty and positive")
-        self.n_centers, self.n_folds, self.seed = int(n_centers), int(n_folds), int(seed)
-        self.width_factors = tuple(float(f) for f in width_factors)
-        self.regularisations = tuple(float(r) for r in regularisations)
 
     def get_config(self):
-        return {"n_centers": self.n_centers, "width_factors": list(self.width_factors),
-                "regularisations": list(self.regularisations), "n_folds": self.n_folds, "seed": self.seed}
+        return {"n_centers": self.n_centers, "width_factors": [float(f) for f in self.width_factors],
+                "regularisations": [float(r) for r in self.regularisations], "n_folds": self.n_folds,
+                "seed": self.seed}
 
     def _make_estimator(self):
-        return _ULSIF(self.n_centers, self.width_factors, self.regularisations, self.n_folds, self.seed)
+        return _ULSIF(int(self.n_centers), tuple(float(f) for f in self.width_factors),
+                      tuple(float(r) for r in self.regularisations), int(self.n_folds), int(self.seed))
 
     def _raw_score(self, x_flat):
         return -self.estimator_.ratio(x_flat)

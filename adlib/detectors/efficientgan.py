@@ -157,14 +157,18 @@ class EfficientGAN(AdversarialDetector):
                  reconstruction_weight: float = 100.0,
                  learning_rate: float = 1e-3, beta_1: float = 0.5, seed: int | None = None) -> None:
         super().__init__(latent_dim, base_filters, hidden, learning_rate, beta_1, seed)
-        if discrimination not in ("feature_matching", "cross_entropy"):
-            raise ValueError(f"discrimination must be 'feature_matching' or 'cross_entropy'; got {discrimination!r}")
-        if not 0 <= discriminator_weight <= 1:
-            raise ValueError(f"discriminator_weight must be in [0, 1]; got {discriminator_weight}")
-        if reconstruction_weight < 0:
-            raise ValueError(f"reconstruction_weight must be >= 0; got {reconstruction_weight}")
-        self.discriminator_weight, self.discrimination = float(discriminator_weight), discrimination
-        self.reconstruction_weight = float(reconstruction_weight)
+        self.discriminator_weight, self.discrimination = discriminator_weight, discrimination
+        self.reconstruction_weight = reconstruction_weight
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if self.discrimination not in ("feature_matching", "cross_entropy"):
+            raise ValueError("discrimination must be 'feature_matching' or 'cross_entropy'; "
+                             f"got {self.discrimination!r}")
+        if not 0 <= self.discriminator_weight <= 1:
+            raise ValueError(f"discriminator_weight must be in [0, 1]; got {self.discriminator_weight}")
+        if self.reconstruction_weight < 0:
+            raise ValueError(f"reconstruction_weight must be >= 0; got {self.reconstruction_weight}")
 
     def get_config(self):
         return {**super().get_config(), "discriminator_weight": self.discriminator_weight, "discrimination": self.discrimination,
@@ -172,11 +176,11 @@ class EfficientGAN(AdversarialDetector):
 
     def _build_model(self, x: np.ndarray) -> keras.Model:
         encoder, generator, _ = self._networks(x)
-        discriminator = nets.joint_discriminator(x.shape[1:], self.latent_dim, base_filters=self.base_filters,
-                                                 hidden=self.hidden)
-        return BiGANModel(encoder, generator, discriminator, discriminator_weight=self.discriminator_weight,
+        discriminator = nets.joint_discriminator(x.shape[1:], int(self.latent_dim), base_filters=int(self.base_filters),
+                                                 hidden=tuple(self.hidden))
+        return BiGANModel(encoder, generator, discriminator, discriminator_weight=float(self.discriminator_weight),
                           discrimination=self.discrimination,
-                          reconstruction_weight=self.reconstruction_weight, seed=self.seed)
+                          reconstruction_weight=float(self.reconstruction_weight), seed=self.seed)
 
     def reconstruct(self, x, batch_size: int = 256) -> np.ndarray:
         """G(E(x)) in inference mode."""

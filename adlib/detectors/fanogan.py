@@ -179,25 +179,28 @@ class FAnoGAN(AdversarialDetector):
                  feature_weight: float = 1.0, n_critic: int = 5, gp_weight: float = 10.0, learning_rate: float = 5e-4,
                  beta_1: float = 0.0, seed: int | None = None) -> None:
         super().__init__(latent_dim, base_filters, hidden, learning_rate, beta_1, seed)
-        if feature_weight < 0 or n_critic < 1 or gp_weight < 0:
+        self.feature_weight, self.n_critic, self.gp_weight = feature_weight, n_critic, gp_weight
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if self.feature_weight < 0 or self.n_critic < 1 or self.gp_weight < 0:
             raise ValueError("need feature_weight >= 0, n_critic >= 1, gp_weight >= 0; got "
-                             f"{feature_weight}, {n_critic}, {gp_weight}")
-        self.feature_weight, self.n_critic, self.gp_weight = float(feature_weight), int(n_critic), float(gp_weight)
+                             f"{self.feature_weight}, {self.n_critic}, {self.gp_weight}")
 
     def get_config(self):
         return {**super().get_config(), "feature_weight": self.feature_weight, "n_critic": self.n_critic,
                 "gp_weight": self.gp_weight}
 
     def _optimizer(self):
-        return keras.optimizers.Adam(self.learning_rate, beta_1=self.beta_1, beta_2=0.9)
+        return keras.optimizers.Adam(self.learning_rate, beta_1=float(self.beta_1), beta_2=0.9)
 
     def _build_model(self, x: np.ndarray) -> keras.Model:
         encoder, generator, _ = self._networks(x)
-        critic = (nets.dcgan_discriminator(x.shape[1:], base_filters=self.base_filters, norm=None,
+        critic = (nets.dcgan_discriminator(x.shape[1:], base_filters=int(self.base_filters), norm=None,
                                            name="critic") if x.ndim == 4
-                  else nets.mlp_discriminator(x.shape[1], self.hidden, dropout=0.0, name="critic"))
-        return FAnoGANModel(generator, critic, encoder, feature_weight=self.feature_weight, n_critic=self.n_critic,
-                            gp_weight=self.gp_weight, seed=self.seed)
+                  else nets.mlp_discriminator(x.shape[1], tuple(self.hidden), dropout=0.0, name="critic"))
+        return FAnoGANModel(generator, critic, encoder, feature_weight=float(self.feature_weight),
+                            n_critic=int(self.n_critic), gp_weight=float(self.gp_weight), seed=self.seed)
 
     def _fit(self, x: np.ndarray, *, epochs: int | None = None, encoder_epochs: int | None = None,
              steps: int | None = None, encoder_steps: int | None = None, batch_size: int = 64, **kwargs) -> None:
@@ -210,7 +213,7 @@ class FAnoGAN(AdversarialDetector):
             self.model_.phase = phase
             self.model_.train_function = self.model_.test_function = None  # retrace the steps for this phase
             # a generator step consumes n_critic batches (one per critic update)
-            size = batch_size * self.n_critic if phase == "gan" else batch_size
+            size = batch_size * int(self.n_critic) if phase == "gan" else batch_size
             if n_epochs != 0 and n_steps != 0:
                 super()._fit(x, epochs=n_epochs, steps=n_steps, batch_size=size, **kwargs)
 

@@ -162,13 +162,15 @@ class GANomaly(AdversarialDetector):
                  learning_rate: float = 2e-4,
                  beta_1: float = 0.5, seed: int | None = None) -> None:
         super().__init__(latent_dim, base_filters, hidden, learning_rate, beta_1, seed)
-        if min(adversarial_weight, reconstruction_weight, latent_weight) < 0:
+        self.adversarial_weight = adversarial_weight
+        self.reconstruction_weight = reconstruction_weight
+        self.latent_weight = latent_weight
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if min(self.adversarial_weight, self.reconstruction_weight, self.latent_weight) < 0:
             raise ValueError("loss weights must be non-negative; got "
-                             f"{adversarial_weight}, {reconstruction_weight}, {latent_weight}")
-        self.adversarial_weight = float(adversarial_weight)
-        self.reconstruction_weight = float(reconstruction_weight)
-        self.latent_weight = float(latent_weight)
-        self.discriminator_resets_ = 0
+                             f"{self.adversarial_weight}, {self.reconstruction_weight}, {self.latent_weight}")
 
     def get_config(self):
         return {**super().get_config(), "adversarial_weight": self.adversarial_weight,
@@ -178,14 +180,14 @@ class GANomaly(AdversarialDetector):
         encoder, decoder, discriminator = self._networks(x)
         encoder2 = keras.models.clone_model(encoder)
         encoder2.name = "encoder2"
-        return GANomalyModel(encoder, decoder, encoder2, discriminator, adversarial_weight=self.adversarial_weight,
-                             reconstruction_weight=self.reconstruction_weight,
-                             latent_weight=self.latent_weight, seed=self.seed)
+        return GANomalyModel(encoder, decoder, encoder2, discriminator, adversarial_weight=float(self.adversarial_weight),
+                             reconstruction_weight=float(self.reconstruction_weight),
+                             latent_weight=float(self.latent_weight), seed=self.seed)
 
     def _fit(self, x: np.ndarray, *, callbacks=None, **kwargs) -> None:
         reset = ReinitialiseCollapsedDiscriminator()
         super()._fit(x, callbacks=[reset, *(callbacks or [])], **kwargs)
-        self.discriminator_resets_ += reset.resets
+        self.discriminator_resets_ = getattr(self, "discriminator_resets_", 0) + reset.resets
 
     def reconstruct(self, x, batch_size: int = 256) -> np.ndarray:
         """``G_D(G_E(x))`` in inference mode."""

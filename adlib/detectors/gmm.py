@@ -430,21 +430,20 @@ class AEGMM(KerasDetector):
                  encoder: keras.Model | None = None, decoder: keras.Model | None = None,
                  estimator: keras.Model | None = None, learning_rate: float = 1e-4, seed: int | None = None) -> None:
         super().__init__(learning_rate)
-        if (encoder is None) != (decoder is None):
-            raise ValueError("pass both encoder and decoder, or neither (to use the defaults)")
-        if n_gmm < 1 or (latent_dim is not None and latent_dim < 1) or cov_jitter < 0:
-            raise ValueError("n_gmm and latent_dim must be >= 1 and cov_jitter >= 0")
-        _check_choices(distance, reconstruction, allow_auto=True)
-        self.distance, self.reconstruction = distance, reconstruction
-        self.latent_dim = None if latent_dim is None else int(latent_dim)
-        self.n_gmm, self.hidden = int(n_gmm), tuple(hidden)
-        self.base_filters = int(base_filters)
-        self.activation, self.estimator_hidden, self.dropout = activation, int(estimator_hidden), float(dropout)
-        self.energy_weight = float(energy_weight)
-        self.covariance_weight = float(covariance_weight)
-        self.kl_weight = float(kl_weight)
-        self.cov_jitter, self.seed = float(cov_jitter), seed
+        self.latent_dim, self.n_gmm, self.hidden, self.base_filters = latent_dim, n_gmm, hidden, base_filters
+        self.activation, self.estimator_hidden, self.dropout = activation, estimator_hidden, dropout
+        self.energy_weight, self.covariance_weight, self.kl_weight = energy_weight, covariance_weight, kl_weight
+        self.cov_jitter, self.distance, self.reconstruction = cov_jitter, distance, reconstruction
         self.encoder, self.decoder, self.estimator = encoder, decoder, estimator
+        self.seed = seed
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if (self.encoder is None) != (self.decoder is None):
+            raise ValueError("pass both encoder and decoder, or neither (to use the defaults)")
+        if self.n_gmm < 1 or (self.latent_dim is not None and self.latent_dim < 1) or self.cov_jitter < 0:
+            raise ValueError("n_gmm and latent_dim must be >= 1 and cov_jitter >= 0")
+        _check_choices(self.distance, self.reconstruction, allow_auto=True)
 
     def get_config(self):
         return {"latent_dim": self.latent_dim, "n_gmm": self.n_gmm, "hidden": list(self.hidden),
@@ -458,12 +457,13 @@ class AEGMM(KerasDetector):
         latent_dim = self.code_size(x)
         encoder, decoder = self._autoencoder_networks(x, activation=self.activation, latent_dim=latent_dim,
                                                       encoder_code=not self.variational)
-        estimator = self.estimator or estimation_network(latent_dim + 2, self.n_gmm,
-                                                         self.estimator_hidden, self.dropout)
-        return GMMModel(encoder, decoder, estimator, latent_dim, self.n_gmm, variational=self.variational,
-                        energy_weight=self.energy_weight, covariance_weight=self.covariance_weight, kl_weight=self.kl_weight,
-                        cov_jitter=self.cov_jitter, distance=self.distance or default_distance(x),
-                        reconstruction=self.reconstruction, seed=self.seed)
+        estimator = self.estimator or estimation_network(latent_dim + 2, int(self.n_gmm),
+                                                         int(self.estimator_hidden), float(self.dropout))
+        return GMMModel(encoder, decoder, estimator, latent_dim, int(self.n_gmm), variational=self.variational,
+                        energy_weight=float(self.energy_weight), covariance_weight=float(self.covariance_weight),
+                        kl_weight=float(self.kl_weight), cov_jitter=float(self.cov_jitter),
+                        distance=self.distance or default_distance(x), reconstruction=self.reconstruction,
+                        seed=self.seed)
 
     @property
     def distance_(self) -> str:
@@ -508,16 +508,63 @@ class VAEGMM(AEGMM):
     latent_dim : int or None, default None
         Size of the code. None: the input size of your ``decoder`` if given, else 2 for tables and 16 for
         images.
+    n_gmm : int, default 2
+        Mixture components K (>= 1).
     hidden : sequence of int, default (20, 15, 7)
         Widths of the dense layers of the default table encoder (the variational heads go on its last layer);
         the decoder uses them in reverse.
-    **kwargs
-        The other parameters of :class:`AEGMM`, with its defaults; ``kl_weight`` weighs the KL term here.
+    base_filters : int, default 16
+        Filters of the first convolution of the default image networks (doubled at every stride-2 layer).
+        Unused for tables.
+    activation : str, default "tanh"
+        Activation of the dense layers of the default table networks (Alibi Detect's choice); unused for images.
+    estimator_hidden : int, default 10
+        Units of the estimation network's tanh layer; unused when ``estimator`` is given.
+    dropout : float, default 0.5
+        Dropout rate of the estimation network; unused when ``estimator`` is given.
+    energy_weight : float, default 0.1
+        λ₁, the weight of the mean sample energy in the loss (the paper: 0.1).
+    covariance_weight : float, default 0.005
+        λ₂, the weight of the penalty on small covariance diagonals (the paper: 0.005).
+    kl_weight : float, default 1.0
+        Weight of the KL term of the variational code in the loss.
+    cov_jitter : float, default 1e-6
+        Amount (>= 0) added to covariance diagonals when computing energies; raise it if training or scoring
+        reports a singular covariance.
+    distance : {"relative", "relative_min", "absolute"} or None, default None
+        The reconstruction distance in ``z`` (:func:`reconstruction_features`). None chooses from the
+        training data (:func:`default_distance`): the paper's ``"relative"`` for data with no negative
+        values (images, min-max scaled tables, as in the paper), ``"absolute"`` for centred data such as
+        standardised tables, where ``|x|`` is near zero for the most typical rows and the relative
+        distance would rank them as the most anomalous. The choice is stored as ``distance_``.
+    reconstruction : {"mean", "sum"}, default "mean"
+        Reconstruction error averaged (Alibi Detect) or summed (the paper) over features.
+    encoder : keras.Model or None, default None
+        Your own compression encoder, from samples to features (the variational heads go on top). Give both
+        ``encoder`` and ``decoder`` or neither.
+    decoder : keras.Model or None, default None
+        Your own decoder, from codes to samples.
+    estimator : keras.Model or None, default None
+        Your own estimation network, from ``latent_dim + 2`` inputs to ``n_gmm`` softmax memberships.
+    learning_rate : float, default 1e-4
+        Step size of the Adam optimiser.
+    seed : int or None, default None
+        Seed of the shuffling of batches under a budget of steps and of the code sampled in training. It does
+        not seed the initial weights: use :func:`adlib.seed_everything`.
     """
 
     variational = True
 
     table_code_size = 2
 
-    def __init__(self, latent_dim: int | None = None, hidden: Sequence[int] = (20, 15, 7), **kwargs) -> None:
-        super().__init__(latent_dim=latent_dim, hidden=hidden, **kwargs)
+    def __init__(self, latent_dim: int | None = None, n_gmm: int = 2, hidden: Sequence[int] = (20, 15, 7),
+                 base_filters: int = 16, activation: str = "tanh", estimator_hidden: int = 10,
+                 dropout: float = 0.5, energy_weight: float = 0.1, covariance_weight: float = 0.005, kl_weight: float = 1.0,
+                 cov_jitter: float = 1e-6, distance: str | None = None, reconstruction: str = "mean",
+                 encoder: keras.Model | None = None, decoder: keras.Model | None = None,
+                 estimator: keras.Model | None = None, learning_rate: float = 1e-4, seed: int | None = None) -> None:
+        super().__init__(latent_dim=latent_dim, n_gmm=n_gmm, hidden=hidden, base_filters=base_filters,
+                         activation=activation, estimator_hidden=estimator_hidden, dropout=dropout,
+                         energy_weight=energy_weight, covariance_weight=covariance_weight, kl_weight=kl_weight,
+                         cov_jitter=cov_jitter, distance=distance, reconstruction=reconstruction, encoder=encoder,
+                         decoder=decoder, estimator=estimator, learning_rate=learning_rate, seed=seed)

@@ -269,19 +269,23 @@ class OCGAN(AdversarialDetector):
         It does not seed the initial weights: use :func:`adlib.seed_everything`.
     """
 
+    input_kinds = ("image",)  # the latent and visual discriminators are defined for images only
+
     def __init__(self, latent_dim: int = 16, base_filters: int = 16, mining: bool = True,
                  mining_steps: int = 5, mining_step_size: float = 0.1, mining_start_epoch: int = 0,
                  noise_std: float = 0.14, reconstruction_weight: float = 500.0, learning_rate: float = 3e-3, beta_1: float = 0.5,
                  average_decay: float = 0.99, seed: int | None = None) -> None:
         super().__init__(latent_dim=latent_dim, base_filters=base_filters, learning_rate=learning_rate,
                          beta_1=beta_1, seed=seed)
-        if mining_steps < 0 or mining_step_size < 0 or mining_start_epoch < 0 or noise_std < 0:
+        self.mining, self.mining_steps, self.mining_step_size = mining, mining_steps, mining_step_size
+        self.mining_start_epoch, self.noise_std = mining_start_epoch, noise_std
+        self.reconstruction_weight, self.average_decay = reconstruction_weight, average_decay
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if self.mining_steps < 0 or self.mining_step_size < 0 or self.mining_start_epoch < 0 or self.noise_std < 0:
             raise ValueError("mining_steps, mining_step_size, mining_start_epoch and noise_std must be >= 0")
-        self.mining, self.mining_steps, self.mining_step_size = bool(mining), int(mining_steps), float(mining_step_size)
-        self.mining_start_epoch = int(mining_start_epoch)
-        self.noise_std = float(noise_std)
-        self.reconstruction_weight = float(reconstruction_weight)
-        self.average_decay = checked_average_decay(average_decay)
+        checked_average_decay(self.average_decay)
 
     def get_config(self):
         config = super().get_config()
@@ -295,15 +299,17 @@ class OCGAN(AdversarialDetector):
         if x.ndim != 4:
             raise ValueError(f"OCGAN works on images (n, s, s, c); got shape {x.shape}")
         encoder, decoder, visual = self._networks(x, encoder_activation="tanh")
-        classifier = nets.dcgan_discriminator(x.shape[1:], base_filters=self.base_filters, name="classifier")
-        return OCGANModel(encoder, decoder, latent_discriminator(self.latent_dim), visual, classifier,
-                          averaged_copy(encoder), averaged_copy(decoder), noise_std=self.noise_std,
-                          reconstruction_weight=self.reconstruction_weight, mining_steps=self.mining_steps,
-                          mining_step_size=self.mining_step_size, average_decay=self.average_decay, seed=self.seed)
+        classifier = nets.dcgan_discriminator(x.shape[1:], base_filters=int(self.base_filters), name="classifier")
+        return OCGANModel(encoder, decoder, latent_discriminator(int(self.latent_dim)), visual, classifier,
+                          averaged_copy(encoder), averaged_copy(decoder), noise_std=float(self.noise_std),
+                          reconstruction_weight=float(self.reconstruction_weight), mining_steps=int(self.mining_steps),
+                          mining_step_size=float(self.mining_step_size), average_decay=float(self.average_decay),
+                          seed=self.seed)
 
     def _fit(self, x: np.ndarray, *, callbacks=None, **kwargs) -> None:
-        start = self.mining_start_epoch if self.mining else np.iinfo(np.int32).max
-        super()._fit(x, callbacks=[StartMining(start, len(self.epoch_seconds_)), *(callbacks or [])], **kwargs)
+        start = int(self.mining_start_epoch) if self.mining else np.iinfo(np.int32).max
+        epochs_done = len(getattr(self, "epoch_seconds_", []))
+        super()._fit(x, callbacks=[StartMining(start, epochs_done), *(callbacks or [])], **kwargs)
 
     def reconstruct(self, x, batch_size: int = 256) -> np.ndarray:
         """``De(En(x))`` in inference mode, averaged weights."""

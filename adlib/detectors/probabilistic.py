@@ -48,15 +48,18 @@ class NaiveBayes(ClassicalDetector):
 
     def __init__(self, var_floor: float = 1e-6) -> None:
         super().__init__()
-        if var_floor <= 0:
-            raise ValueError(f"var_floor must be > 0; got {var_floor}")
-        self.var_floor = float(var_floor)
+        self.var_floor = var_floor
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if self.var_floor <= 0:
+            raise ValueError(f"var_floor must be > 0; got {self.var_floor}")
 
     def get_config(self):
         return {"var_floor": self.var_floor}
 
     def _make_estimator(self):
-        return _IndependentGaussians(self.var_floor)
+        return _IndependentGaussians(float(self.var_floor))
 
     def _raw_score(self, x_flat):
         return self.estimator_.terms(x_flat).sum(axis=1)
@@ -93,23 +96,26 @@ class GMM(ClassicalDetector):
     def __init__(self, n_components: int | str = "auto", max_components: int = 8,
                  covariance_type: str = "full", reg_covar: float = 1e-6, seed: int = 0) -> None:
         super().__init__()
+        self.n_components, self.max_components, self.covariance_type = n_components, max_components, covariance_type
+        self.reg_covar, self.seed = reg_covar, seed
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        n_components, covariance_type = self.n_components, self.covariance_type
         if n_components != "auto" and (not isinstance(n_components, (int, np.integer)) or n_components < 1):
             raise ValueError(f"n_components must be 'auto' or an integer >= 1; got {n_components!r}")
-        if max_components < 1:
-            raise ValueError(f"max_components must be >= 1; got {max_components}")
+        if self.max_components < 1:
+            raise ValueError(f"max_components must be >= 1; got {self.max_components}")
         if covariance_type not in ("full", "tied", "diag", "spherical"):
             raise ValueError(f"covariance_type must be full, tied, diag or spherical; got {covariance_type!r}")
-        self.n_components = n_components if n_components == "auto" else int(n_components)
-        self.max_components, self.covariance_type = int(max_components), covariance_type
-        self.reg_covar, self.seed = float(reg_covar), int(seed)
 
     def get_config(self):
         return {"n_components": self.n_components, "max_components": self.max_components,
                 "covariance_type": self.covariance_type, "reg_covar": self.reg_covar, "seed": self.seed}
 
     def _mixture(self, k: int) -> _GaussianMixture:
-        return _GaussianMixture(n_components=k, covariance_type=self.covariance_type, reg_covar=self.reg_covar,
-                                n_init=2, random_state=self.seed)
+        return _GaussianMixture(n_components=int(k), covariance_type=self.covariance_type,
+                                reg_covar=float(self.reg_covar), n_init=2, random_state=int(self.seed))
 
     def _make_estimator(self):
         return _BICSelectedMixture(self)
@@ -139,9 +145,9 @@ class _BICSelectedMixture:
     def fit(self, x: np.ndarray) -> _GaussianMixture:
         x = x.astype(np.float64)
         if self.detector.n_components == "auto":
-            candidates = range(1, max(1, min(self.detector.max_components, len(x) // 2)) + 1)
+            candidates = range(1, max(1, min(int(self.detector.max_components), len(x) // 2)) + 1)
         else:
-            candidates = [self.detector.n_components]
+            candidates = [int(self.detector.n_components)]
         fits = {k: self.detector._mixture(k).fit(x) for k in candidates}
         bics = {k: float(m.bic(x)) for k, m in fits.items()}
         best = fits[min(bics, key=bics.get)]

@@ -7,6 +7,7 @@ the code for straying from the prior (``score_type="elbo"``).
 """
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 
@@ -187,23 +188,24 @@ class VAE(ReconstructionDetector):
                  obs_scale: float = 0.05, samples: int = 10, outlier_perc: float = 100.0,
                  score_type: str = "mse", learning_rate: float = 1e-3, seed: int | None = None) -> None:
         super().__init__(outlier_perc, learning_rate)
-        if (encoder is None) != (decoder is None):
-            raise ValueError("pass both encoder and decoder, or neither (to use the defaults)")
-        if observation not in OBSERVATION_MODELS:
-            raise ValueError(f"observation must be one of {OBSERVATION_MODELS}; got {observation!r}")
-        if samples < 1 or obs_scale <= 0 or kl_weight < 0:
-            raise ValueError("samples must be >= 1, obs_scale > 0 and kl_weight >= 0")
-        if score_type not in SCORE_TYPES:
-            raise ValueError(f"score_type must be one of {SCORE_TYPES}; got {score_type!r}")
-        if score_type == "elbo" and outlier_perc != 100:
-            raise ValueError("score_type='elbo' sums the likelihood over all features; "
-                             f"outlier_perc applies to score_type='mse' only (got {outlier_perc})")
-        self.score_type = score_type
-        self.latent_dim = None if latent_dim is None else int(latent_dim)
-        self.hidden, self.base_filters = tuple(hidden), int(base_filters)
+        self.latent_dim, self.hidden, self.base_filters = latent_dim, hidden, base_filters
         self.encoder, self.decoder = encoder, decoder
-        self.kl_weight, self.observation, self.obs_scale = float(kl_weight), observation, float(obs_scale)
-        self.samples, self.seed = int(samples), seed
+        self.kl_weight, self.observation, self.obs_scale = kl_weight, observation, obs_scale
+        self.samples, self.score_type, self.seed = samples, score_type, seed
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if (self.encoder is None) != (self.decoder is None):
+            raise ValueError("pass both encoder and decoder, or neither (to use the defaults)")
+        if self.observation not in OBSERVATION_MODELS:
+            raise ValueError(f"observation must be one of {OBSERVATION_MODELS}; got {self.observation!r}")
+        if self.samples < 1 or self.obs_scale <= 0 or self.kl_weight < 0:
+            raise ValueError("samples must be >= 1, obs_scale > 0 and kl_weight >= 0")
+        if self.score_type not in SCORE_TYPES:
+            raise ValueError(f"score_type must be one of {SCORE_TYPES}; got {self.score_type!r}")
+        if self.score_type == "elbo" and self.outlier_perc != 100:
+            raise ValueError("score_type='elbo' sums the likelihood over all features; "
+                             f"outlier_perc applies to score_type='mse' only (got {self.outlier_perc})")
 
     def get_config(self):
         return {"latent_dim": self.latent_dim, "hidden": list(self.hidden), "base_filters": self.base_filters,
@@ -214,8 +216,8 @@ class VAE(ReconstructionDetector):
     def _build_model(self, x: np.ndarray) -> keras.Model:
         latent_dim = self.code_size(x)
         encoder, decoder = self._autoencoder_networks(x, encoder_code=False, latent_dim=latent_dim)
-        return VAEModel(encoder, decoder, latent_dim, kl_weight=self.kl_weight, observation=self.observation,
-                        obs_scale=self.obs_scale, seed=self.seed)
+        return VAEModel(encoder, decoder, latent_dim, kl_weight=float(self.kl_weight), observation=self.observation,
+                        obs_scale=float(self.obs_scale), seed=self.seed)
 
     def encode(self, x, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and log-variance of the code of each sample."""
@@ -233,8 +235,12 @@ class VAE(ReconstructionDetector):
         outlier_perc = self.outlier_perc if score_type == "mse" else 100.0
         other = VAE(**{**self.get_config(), "score_type": score_type, "outlier_perc": outlier_perc})
         other.encoder, other.decoder = self.encoder, self.decoder
-        other.model_, other.input_shape_ = self.model_, self.input_shape_
-        other.history_, other.epoch_seconds_ = dict(self.history_), list(self.epoch_seconds_)
+        other._check_params()
+        other.model_, other.input_shape_, other.threshold_ = self.model_, self.input_shape_, None
+        other.history_ = dict(self.history_)
+        for name in ("epoch_seconds_", "epoch_steps_", "batches_per_pass_"):  # absent on a loaded VAE
+            if hasattr(self, name):
+                setattr(other, name, copy.copy(getattr(self, name)))
         return other
 
     def _posterior_errors(self, x: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -242,17 +248,17 @@ class VAE(ReconstructionDetector):
         mean, log_var = self._encode(x, batch_size)
         rng = np.random.default_rng(0 if self.seed is None else self.seed)
         total = np.zeros_like(x, dtype=np.float64)
-        for _ in range(self.samples):
+        for _ in range(int(self.samples)):
             z = (mean + np.exp(0.5 * log_var) * rng.standard_normal(mean.shape)).astype(np.float32)
             x_hat = self.model_.decoder.predict(z, batch_size=batch_size, verbose=0)
             total += np.square(x - x_hat)
         kl = -0.5 * np.sum(1.0 + log_var - np.square(mean) - np.exp(log_var), axis=1, dtype=np.float64)
-        return total / self.samples, kl
+        return total / int(self.samples), kl
 
     def _gaussian_nll(self, squared_error: np.ndarray) -> np.ndarray:
         """Per-feature negative log-likelihood under the observation model, from the mean squared error."""
         if self.observation == "fixed":
-            log_s = math.log(self.obs_scale)
+            log_s = math.log(float(self.obs_scale))
         else:
             log_s = ops.convert_to_numpy(self.model_.log_scale).astype(np.float64)
         return 0.5 * squared_error * np.exp(-2.0 * log_s) + log_s + 0.5 * math.log(2 * math.pi)
