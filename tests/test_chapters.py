@@ -80,6 +80,16 @@ def test_every_figure_has_alt_text(path):
     assert not missing, f"{path.name}: cells {missing} draw a figure without alt text"
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_output_prints_a_plotting_objects_repr(path):
+    """A cell that ends in ``ax.legend()`` or ``plt.title(...)`` without a semicolon prints the returned
+    object (``<matplotlib.legend.Legend at 0x...>``) above its figure: noise a reader cannot use."""
+    shown = [i for i, cell in enumerate(cells(path)) for out in cell.get("outputs", [])
+             if out.get("output_type") == "execute_result"
+             and re.match(r"<(matplotlib|seaborn)\.", "".join(out.get("data", {}).get("text/plain", "")))]
+    assert not shown, f"{path.name}: cells {shown} print a plotting object's repr; end them with `;`"
+
+
 def test_the_drawing_cell_detection():
     code = lambda text: {"cell_type": "code", "source": text, "outputs": []}  # noqa: E731
     nb_cells = [code("import numpy as np\nx = np.ones(3)"),
