@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import keras
-from keras import layers
+from keras import layers, ops
 
 
 def dense_encoder(input_dim: int, hidden: Sequence[int], latent_dim: int | None, *,
@@ -216,6 +216,38 @@ def bounded_code(encoder: keras.Model, activation: str) -> keras.Model:
     into saturation, where every image gets the same code (measured on contrast-normalised CIFAR-10)."""
     code = layers.BatchNormalization(momentum=BN_MOMENTUM, scale=False, name="code_norm")(encoder.output)
     return keras.Model(encoder.input, layers.Activation(activation, name="bounded_code")(code), name=encoder.name)
+
+
+def check_network(network: keras.Model, role: str, sample, expected: Sequence[tuple[int, ...] | None],
+                  contract: str) -> None:
+    """Raise a ``ValueError`` that names ``role`` and its contract when a user's ``network`` does not map
+    ``sample`` (a small batch, or a list of batches for several inputs) to outputs of the ``expected``
+    shapes, sample axis left out (``None``: any shape). One forward pass in inference mode.
+
+    Parameters
+    ----------
+    network : keras.Model
+        The user's network.
+    role : str
+        Its constructor argument (``"encoder"``, ``"generator"``, ...), named in the error.
+    sample : array or list of arrays
+        A batch of what the detector will feed it.
+    expected : sequence of tuple or None
+        The shape of each output without the sample axis; one entry per output.
+    contract : str
+        What the network must map, in words (e.g. "codes of size 16 to images of shape (28, 28, 1)").
+    """
+    problem = f"{role} must map {contract}"
+    try:
+        outputs = network(sample, training=False)
+    except Exception as err:  # Keras raises several types for inputs that do not fit
+        raise ValueError(f"{problem}; it fails on such inputs: {err}") from err
+    outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+    shapes = [tuple(int(n) for n in ops.shape(out)[1:]) for out in outputs]
+    if len(shapes) != len(expected) or any(want is not None and got != tuple(want)
+                                           for got, want in zip(shapes, expected)):
+        got = shapes[0] if len(shapes) == 1 else shapes
+        raise ValueError(f"{problem}; it returns {len(shapes)} output(s) of shape {got}")
 
 
 def gan_networks(x, *, latent_dim: int, hidden: Sequence[int] = (128, 64), base_filters: int = 32,

@@ -172,6 +172,10 @@ class AdversarialDetector(KerasDetector):
         budget of steps. It does not seed the initial weights: use :func:`adlib.seed_everything` for that.
     """
 
+    # The user networks a detector takes as constructor arguments (None: the default network).
+    network_params: tuple[str, ...] = ()
+    joint_discriminator = False  # True where the discriminator judges pairs [x, z] (BiGAN)
+
     def __init__(self, latent_dim: int = 100, base_filters: int = 32, hidden: Sequence[int] = (128, 64),
                  learning_rate: float = 2e-4, beta_1: float = 0.5, seed: int | None = None) -> None:
         super().__init__(learning_rate)
@@ -182,14 +186,61 @@ class AdversarialDetector(KerasDetector):
         super()._check_params()
         if self.latent_dim < 1 or self.base_filters < 1:
             raise ValueError(f"latent_dim and base_filters must be positive; got {self.latent_dim}, {self.base_filters}")
+        for role in self.network_params:
+            network = getattr(self, role)
+            if network is not None and not isinstance(network, keras.Model):
+                raise TypeError(f"{role} must be a keras.Model (or None for the default); got {type(network).__name__}")
 
     def get_config(self):
         return {"latent_dim": self.latent_dim, "base_filters": self.base_filters, "hidden": list(self.hidden),
                 "learning_rate": self.learning_rate, "beta_1": self.beta_1, "seed": self.seed}
 
+    def code_size(self, x: np.ndarray) -> int:
+        """The size of the code: the input of the user's generator (or decoder), else the output of the
+        user's encoder, else ``latent_dim``. Default networks built beside a user's network take its size."""
+        for role, side in (("generator", "input_shape"), ("decoder", "input_shape"), ("encoder", "output_shape")):
+            network = getattr(self, role, None)
+            if network is not None:
+                try:
+                    return int(getattr(network, side)[-1])
+                except (AttributeError, TypeError, ValueError) as err:  # a subclassed model that was never built
+                    raise ValueError(f"the {side.split('_')[0]} size of {role} {network.name!r} is unknown: build "
+                                     "it with keras.Input (a functional or Sequential model)") from err
+        return int(self.latent_dim)
+
     def _networks(self, x: np.ndarray, encoder_activation: str | None = None):
-        return nets.gan_networks(x, latent_dim=int(self.latent_dim), hidden=tuple(self.hidden),
-                                 base_filters=int(self.base_filters), encoder_activation=encoder_activation)
+        """``(encoder, generator, discriminator)``: the default networks sized from ``x`` (the DCGAN
+        backbone for images, MLPs for tables), each replaced by the user's network of that role where one
+        was given (the generator's role is called ``decoder`` in the detectors whose papers call it so)."""
+        latent = self.code_size(x)
+        encoder, generator, discriminator = nets.gan_networks(
+            x, latent_dim=latent, hidden=tuple(self.hidden), base_filters=int(self.base_filters),
+            encoder_activation=encoder_activation)
+        return (self._user_network("encoder", x, latent, default=encoder),
+                self._user_network("generator", x, latent, default=self._user_network("decoder", x, latent,
+                                                                                     default=generator)),
+                self._user_network("discriminator", x, latent, default=discriminator))
+
+    def _user_network(self, role: str, x: np.ndarray, latent: int, default: keras.Model | None = None):
+        """The user's network for ``role`` (one of ``network_params``), checked against the data, or
+        ``default`` when none was given."""
+        network = getattr(self, role, None) if role in self.network_params else None
+        if network is None:
+            return default
+        sample, code = x[:2], np.zeros((min(2, len(x)), latent), dtype="float32")
+        item, kind = x.shape[1:], "images" if x.ndim == 4 else "rows"
+        if role == "encoder":
+            nets.check_network(network, role, sample, [(latent,)], f"{kind} of shape {item} to codes of size {latent}")
+        elif role in ("generator", "decoder"):
+            nets.check_network(network, role, code, [item], f"codes of size {latent} to {kind} of shape {item}")
+        elif role == "discriminator" and self.joint_discriminator:
+            nets.check_network(network, role, [sample, code], [(1,), None],
+                               f"pairs [{kind} of shape {item}, codes of size {latent}] to [logit of shape (1,), "
+                               "features]")
+        else:
+            nets.check_network(network, role, sample, [(1,), None],
+                               f"{kind} of shape {item} to [logit of shape (1,), features]")
+        return network
 
     def _optimizer(self):
         return keras.optimizers.Adam(self.learning_rate, beta_1=float(self.beta_1))

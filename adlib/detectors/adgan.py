@@ -125,21 +125,37 @@ class ADGAN(AnoGAN):
         Seed of the codes drawn in training, of the shuffling of batches under a budget of steps, and of the
         searches' starting codes (drawn with seed 0 when None, so that scores are repeatable). It does not
         seed the initial weights: use :func:`adlib.seed_everything`.
+    generator : keras.Model or None, default None
+        Your own generator, from codes (n, k) to samples shaped like the training data (images (h, w, c) or rows
+        (d,)); its input size k is the code size (``latent_dim`` sizes only the default networks then); the search
+        adapts a copy of it per input, so its layers must be a single chain of ``Dense``, ``Conv2DTranspose``,
+        ``BatchNormalization``, activations and reshapes. None builds the default.
+    discriminator : keras.Model or None, default None
+        Your own discriminator, from samples to two outputs ``[logit, features]``: a logit (n, 1) that the sample is
+        real and the features of a hidden layer, which the training uses. None builds the default.
     """
 
     def __init__(self, latent_dim: int = 100, base_filters: int = 32, hidden: Sequence[int] = (128, 64),
                  n_seeds: int = 4, search_steps: int = 10, search_learning_rate: float = 0.05,
                  generator_learning_rate: float = 1e-5, learning_rate: float = 1e-3, beta_1: float = 0.5,
-                 average_decay: float = 0.99, seed: int | None = None) -> None:
+                 average_decay: float = 0.99, seed: int | None = None,
+                 generator: keras.Model | None = None, discriminator: keras.Model | None = None) -> None:
         super().__init__(latent_dim=latent_dim, base_filters=base_filters, hidden=hidden, n_seeds=n_seeds,
                          search_steps=search_steps, feature_weight=0.0, search_learning_rate=search_learning_rate,
-                         learning_rate=learning_rate, beta_1=beta_1, average_decay=average_decay, seed=seed)
+                         learning_rate=learning_rate, beta_1=beta_1, average_decay=average_decay, seed=seed,
+                         generator=generator, discriminator=discriminator)
         self.generator_learning_rate = generator_learning_rate
 
     def _check_params(self) -> None:
         super()._check_params()
         if self.generator_learning_rate < 0:
             raise ValueError(f"generator_learning_rate (γ_θ) must be >= 0; got {self.generator_learning_rate}")
+
+    def _build_model(self, x: np.ndarray) -> keras.Model:
+        model = super()._build_model(x)
+        if self.generator is not None:
+            PerCopyNetwork(model.generator)  # a generator the search cannot copy per input is refused at fit
+        return model
 
     def get_config(self):
         config = {**super().get_config(), "generator_learning_rate": self.generator_learning_rate}

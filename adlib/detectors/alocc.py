@@ -136,15 +136,31 @@ class ALOCC(AdversarialDetector):
     seed : int or None, default None
         Seed of the training noise and of the shuffling of batches under a budget of steps. It does not seed
         the initial weights: use :func:`adlib.seed_everything`.
+    encoder : keras.Model or None, default None
+        Your own encoder, from a batch of inputs to codes (n, k); None builds the default. Without your own decoder,
+        its code size k replaces ``latent_dim``. A network whose shapes do not fit the data is refused at ``fit``
+        with what it must map.
+    decoder : keras.Model or None, default None
+        Your own decoder, from codes (n, k) to samples shaped like the training data (images (h, w, c) or rows
+        (d,)); its input size k is the code size (``latent_dim`` sizes only the default networks then). None builds
+        the default.
+    discriminator : keras.Model or None, default None
+        Your own discriminator, from samples to two outputs ``[logit, features]``: a logit (n, 1) that the sample is
+        real and the features of a hidden layer, which the ``'features'`` score uses. None builds the default.
     """
+
+    network_params = ("encoder", "decoder", "discriminator")  # the user networks it takes (see the parameters)
 
     renamed_params = {"score": "score_type"}  # saved by earlier versions as "score", which is also a method
 
     def __init__(self, latent_dim: int = 32, base_filters: int = 16, hidden: Sequence[int] = (128, 64),
                  reconstruction_weight: float = 0.4, noise_std: float = 0.155, score_type: str = "reconstruction",
                  learning_rate: float = 1e-3,
-                 beta_1: float = 0.5, seed: int | None = None) -> None:
+                 beta_1: float = 0.5, seed: int | None = None,
+                 encoder: keras.Model | None = None, decoder: keras.Model | None = None,
+                 discriminator: keras.Model | None = None) -> None:
         super().__init__(latent_dim, base_filters, hidden, learning_rate, beta_1, seed)
+        self.encoder, self.decoder, self.discriminator = encoder, decoder, discriminator
         self.reconstruction_weight, self.noise_std, self.score_type = reconstruction_weight, noise_std, score_type
 
     def _check_params(self) -> None:
@@ -160,9 +176,10 @@ class ALOCC(AdversarialDetector):
                 "score_type": self.score_type}
 
     def _build_model(self, x: np.ndarray) -> keras.Model:
-        encoder, decoder, _ = self._networks(x)
-        discriminator = (nets.dcgan_discriminator(x.shape[1:], base_filters=int(self.base_filters), norm=None)
-                         if x.ndim == 4 else nets.mlp_discriminator(x.shape[1], tuple(self.hidden)))
+        encoder, decoder, discriminator = self._networks(x)
+        if self.discriminator is None:  # ALOCC's own: without batch normalisation
+            discriminator = (nets.dcgan_discriminator(x.shape[1:], base_filters=int(self.base_filters), norm=None)
+                             if x.ndim == 4 else nets.mlp_discriminator(x.shape[1], tuple(self.hidden)))
         return ALOCCModel(encoder, decoder, discriminator, reconstruction_weight=float(self.reconstruction_weight),
                           noise_std=float(self.noise_std), seed=self.seed)
 

@@ -223,15 +223,26 @@ class AnoGAN(AdversarialDetector):
         Seed of the codes drawn in training, of the shuffling of batches under a budget of steps, and of the
         search's starting codes (drawn with seed 0 when None, so that scores are repeatable). It does not
         seed the initial weights: use :func:`adlib.seed_everything`.
+    generator : keras.Model or None, default None
+        Your own generator, from codes (n, k) to samples shaped like the training data (images (h, w, c) or rows
+        (d,)); its input size k is the code size (``latent_dim`` sizes only the default networks then). None builds
+        the default.
+    discriminator : keras.Model or None, default None
+        Your own discriminator, from samples to two outputs ``[logit, features]``: a logit (n, 1) that the sample is
+        real and the features of a hidden layer, which the search's feature term uses. None builds the default.
     """
+
+    network_params = ("generator", "discriminator")  # the user networks it takes (see the parameters)
 
     slow_scoring = True  # a latent search per input: `score` shows a progress bar unless verbose=0
 
     def __init__(self, latent_dim: int = 100, base_filters: int = 32, hidden: Sequence[int] = (128, 64),
                  n_seeds: int = 8, search_steps: int = 10, feature_weight: float = 0.1,
                  search_learning_rate: float = 0.05, learning_rate: float = 1e-3, beta_1: float = 0.5,
-                 average_decay: float = 0.99, seed: int | None = None) -> None:
+                 average_decay: float = 0.99, seed: int | None = None,
+                 generator: keras.Model | None = None, discriminator: keras.Model | None = None) -> None:
         super().__init__(latent_dim, base_filters, hidden, learning_rate, beta_1, seed)
+        self.generator, self.discriminator = generator, discriminator
         self.n_seeds, self.search_steps, self.feature_weight = n_seeds, search_steps, feature_weight
         self.search_learning_rate, self.average_decay = search_learning_rate, average_decay
 
@@ -292,7 +303,7 @@ class AnoGAN(AdversarialDetector):
         if steps < 1:
             raise ValueError(f"steps must be at least 1; got {steps}")
         return steps, np.random.default_rng(0 if self.seed is None else self.seed).standard_normal(
-            (n, int(self.n_seeds), int(self.latent_dim))).astype(np.float32)
+            (n, int(self.n_seeds), int(self.model_.latent_dim))).astype(np.float32)
 
     def _score(self, x: np.ndarray, batch_size: int) -> np.ndarray:
         return self._latent_search(x, None, batch_size, False)[0]

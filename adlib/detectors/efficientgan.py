@@ -150,13 +150,31 @@ class EfficientGAN(AdversarialDetector):
     seed : int or None, default None
         Seed of the codes drawn in training and of the shuffling of batches under a budget of steps. It does
         not seed the initial weights: use :func:`adlib.seed_everything`.
+    encoder : keras.Model or None, default None
+        Your own encoder, from a batch of inputs to codes (n, k); None builds the default. Without your own
+        generator, its code size k replaces ``latent_dim``. A network whose shapes do not fit the data is refused at
+        ``fit`` with what it must map.
+    generator : keras.Model or None, default None
+        Your own generator, from codes (n, k) to samples shaped like the training data (images (h, w, c) or rows
+        (d,)); its input size k is the code size (``latent_dim`` sizes only the default networks then). None builds
+        the default.
+    discriminator : keras.Model or None, default None
+        Your own joint discriminator D(x, z), from pairs ``[samples, codes]`` to ``[logit, features]``: a logit (n,
+        1) that the pair is (x, E(x)) and the features of a hidden layer (the ``"feature"`` score). None builds the
+        default.
     """
+
+    network_params = ("encoder", "generator", "discriminator")  # the user networks it takes (see the parameters)
+    joint_discriminator = True
 
     def __init__(self, latent_dim: int = 32, base_filters: int = 32, hidden: Sequence[int] = (128, 64),
                  discriminator_weight: float = 0.1, discrimination: str = "feature_matching",
                  reconstruction_weight: float = 100.0,
-                 learning_rate: float = 1e-3, beta_1: float = 0.5, seed: int | None = None) -> None:
+                 learning_rate: float = 1e-3, beta_1: float = 0.5, seed: int | None = None,
+                 encoder: keras.Model | None = None, generator: keras.Model | None = None,
+                 discriminator: keras.Model | None = None) -> None:
         super().__init__(latent_dim, base_filters, hidden, learning_rate, beta_1, seed)
+        self.encoder, self.generator, self.discriminator = encoder, generator, discriminator
         self.discriminator_weight, self.discrimination = discriminator_weight, discrimination
         self.reconstruction_weight = reconstruction_weight
 
@@ -175,9 +193,10 @@ class EfficientGAN(AdversarialDetector):
                 "reconstruction_weight": self.reconstruction_weight}
 
     def _build_model(self, x: np.ndarray) -> keras.Model:
-        encoder, generator, _ = self._networks(x)
-        discriminator = nets.joint_discriminator(x.shape[1:], int(self.latent_dim), base_filters=int(self.base_filters),
-                                                 hidden=tuple(self.hidden))
+        encoder, generator, discriminator = self._networks(x)
+        if self.discriminator is None:  # BiGAN's discriminator judges pairs (x, z)
+            discriminator = nets.joint_discriminator(x.shape[1:], self.code_size(x), base_filters=int(self.base_filters),
+                                                     hidden=tuple(self.hidden))
         return BiGANModel(encoder, generator, discriminator, discriminator_weight=float(self.discriminator_weight),
                           discrimination=self.discrimination,
                           reconstruction_weight=float(self.reconstruction_weight), seed=self.seed)

@@ -173,12 +173,29 @@ class FAnoGAN(AdversarialDetector):
     seed : int or None, default None
         Seed of the codes and interpolation weights drawn in training, and of the shuffling of batches under a
         budget of steps. It does not seed the initial weights: use :func:`adlib.seed_everything`.
+    encoder : keras.Model or None, default None
+        Your own encoder, from a batch of inputs to codes (n, k); None builds the default. Without your own
+        generator, its code size k replaces ``latent_dim``. A network whose shapes do not fit the data is refused at
+        ``fit`` with what it must map.
+    generator : keras.Model or None, default None
+        Your own generator, from codes (n, k) to samples shaped like the training data (images (h, w, c) or rows
+        (d,)); its input size k is the code size (``latent_dim`` sizes only the default networks then). None builds
+        the default.
+    discriminator : keras.Model or None, default None
+        Your own critic (the WGAN discriminator), from samples to ``[value, features]``: an unbounded value (n, 1)
+        and the features of a hidden layer, which the encoder's feature loss compares. No batch normalisation: the
+        gradient penalty is taken per sample. None builds the default.
     """
+
+    network_params = ("encoder", "generator", "discriminator")  # the user networks it takes (see the parameters)
 
     def __init__(self, latent_dim: int = 64, base_filters: int = 16, hidden: Sequence[int] = (128, 64),
                  feature_weight: float = 1.0, n_critic: int = 5, gp_weight: float = 10.0, learning_rate: float = 5e-4,
-                 beta_1: float = 0.0, seed: int | None = None) -> None:
+                 beta_1: float = 0.0, seed: int | None = None,
+                 encoder: keras.Model | None = None, generator: keras.Model | None = None,
+                 discriminator: keras.Model | None = None) -> None:
         super().__init__(latent_dim, base_filters, hidden, learning_rate, beta_1, seed)
+        self.encoder, self.generator, self.discriminator = encoder, generator, discriminator
         self.feature_weight, self.n_critic, self.gp_weight = feature_weight, n_critic, gp_weight
 
     def _check_params(self) -> None:
@@ -195,10 +212,11 @@ class FAnoGAN(AdversarialDetector):
         return keras.optimizers.Adam(self.learning_rate, beta_1=float(self.beta_1), beta_2=0.9)
 
     def _build_model(self, x: np.ndarray) -> keras.Model:
-        encoder, generator, _ = self._networks(x)
-        critic = (nets.dcgan_discriminator(x.shape[1:], base_filters=int(self.base_filters), norm=None,
-                                           name="critic") if x.ndim == 4
-                  else nets.mlp_discriminator(x.shape[1], tuple(self.hidden), dropout=0.0, name="critic"))
+        encoder, generator, critic = self._networks(x)
+        if self.discriminator is None:  # a WGAN critic: no batch normalisation, no dropout
+            critic = (nets.dcgan_discriminator(x.shape[1:], base_filters=int(self.base_filters), norm=None,
+                                               name="critic") if x.ndim == 4
+                      else nets.mlp_discriminator(x.shape[1], tuple(self.hidden), dropout=0.0, name="critic"))
         return FAnoGANModel(generator, critic, encoder, feature_weight=float(self.feature_weight),
                             n_critic=int(self.n_critic), gp_weight=float(self.gp_weight), seed=self.seed)
 

@@ -155,13 +155,30 @@ class GANomaly(AdversarialDetector):
     seed : int or None, default None
         Seed of the shuffling of batches under a budget of steps. It does not seed the initial weights: use
         :func:`adlib.seed_everything`.
+    encoder : keras.Model or None, default None
+        Your own encoder, from a batch of inputs to codes (n, k); None builds the default. Without your own decoder,
+        its code size k replaces ``latent_dim``. A network whose shapes do not fit the data is refused at ``fit``
+        with what it must map.
+    decoder : keras.Model or None, default None
+        Your own decoder, from codes (n, k) to samples shaped like the training data (images (h, w, c) or rows
+        (d,)); its input size k is the code size (``latent_dim`` sizes only the default networks then). None builds
+        the default.
+    discriminator : keras.Model or None, default None
+        Your own discriminator, from samples to two outputs ``[logit, features]``: a logit (n, 1) that the sample is
+        real and the features of a hidden layer, which the adversarial (feature-matching) loss uses. None builds the
+        default.
     """
+
+    network_params = ("encoder", "decoder", "discriminator")  # the user networks it takes (see the parameters)
 
     def __init__(self, latent_dim: int = 100, base_filters: int = 16, hidden: Sequence[int] = (128, 64),
                  adversarial_weight: float = 1.0, reconstruction_weight: float = 50.0, latent_weight: float = 1.0,
                  learning_rate: float = 2e-4,
-                 beta_1: float = 0.5, seed: int | None = None) -> None:
+                 beta_1: float = 0.5, seed: int | None = None,
+                 encoder: keras.Model | None = None, decoder: keras.Model | None = None,
+                 discriminator: keras.Model | None = None) -> None:
         super().__init__(latent_dim, base_filters, hidden, learning_rate, beta_1, seed)
+        self.encoder, self.decoder, self.discriminator = encoder, decoder, discriminator
         self.adversarial_weight = adversarial_weight
         self.reconstruction_weight = reconstruction_weight
         self.latent_weight = latent_weight

@@ -267,16 +267,34 @@ class OCGAN(AdversarialDetector):
     seed : int or None, default None
         Seed of the noise and codes drawn in training and of the shuffling of batches under a budget of steps.
         It does not seed the initial weights: use :func:`adlib.seed_everything`.
+    encoder : keras.Model or None, default None
+        Your own encoder, from a batch of inputs to codes (n, k) in [-1, 1] (ending in tanh: the latent
+        discriminator compares the codes with U(-1, 1)); None builds the default. Without your own decoder, its code
+        size k replaces ``latent_dim``. A network whose shapes do not fit the data is refused at ``fit`` with what
+        it must map.
+    decoder : keras.Model or None, default None
+        Your own decoder, from codes (n, k) to samples shaped like the training data (images (h, w, c) or rows
+        (d,)); its input size k is the code size (``latent_dim`` sizes only the default networks then). None builds
+        the default.
+    discriminator : keras.Model or None, default None
+        Your own visual discriminator, from samples to two outputs ``[logit, features]``: a logit (n, 1) that the
+        sample is real and the features of a hidden layer, which the visual adversarial loss uses. None builds the
+        default.
     """
+
+    network_params = ("encoder", "decoder", "discriminator")  # the user networks it takes (see the parameters)
 
     input_kinds = ("image",)  # the latent and visual discriminators are defined for images only
 
     def __init__(self, latent_dim: int = 16, base_filters: int = 16, mining: bool = True,
                  mining_steps: int = 5, mining_step_size: float = 0.1, mining_start_epoch: int = 0,
                  noise_std: float = 0.14, reconstruction_weight: float = 500.0, learning_rate: float = 3e-3, beta_1: float = 0.5,
-                 average_decay: float = 0.99, seed: int | None = None) -> None:
+                 average_decay: float = 0.99, seed: int | None = None,
+                 encoder: keras.Model | None = None, decoder: keras.Model | None = None,
+                 discriminator: keras.Model | None = None) -> None:
         super().__init__(latent_dim=latent_dim, base_filters=base_filters, learning_rate=learning_rate,
                          beta_1=beta_1, seed=seed)
+        self.encoder, self.decoder, self.discriminator = encoder, decoder, discriminator
         self.mining, self.mining_steps, self.mining_step_size = mining, mining_steps, mining_step_size
         self.mining_start_epoch, self.noise_std = mining_start_epoch, noise_std
         self.reconstruction_weight, self.average_decay = reconstruction_weight, average_decay
@@ -299,8 +317,14 @@ class OCGAN(AdversarialDetector):
         if x.ndim != 4:
             raise ValueError(f"OCGAN works on images (n, s, s, c); got shape {x.shape}")
         encoder, decoder, visual = self._networks(x, encoder_activation="tanh")
+        if self.encoder is not None:
+            codes = ops.convert_to_numpy(encoder(x[:64], training=False))
+            if np.abs(codes).max() > 1:
+                raise ValueError(f"OCGAN's encoder must map images to codes in [-1, 1] (end it in tanh): the latent "
+                                 f"discriminator compares them with U(-1, 1); {encoder.name!r} gives codes up to "
+                                 f"{np.abs(codes).max():.3g} in size")
         classifier = nets.dcgan_discriminator(x.shape[1:], base_filters=int(self.base_filters), name="classifier")
-        return OCGANModel(encoder, decoder, latent_discriminator(int(self.latent_dim)), visual, classifier,
+        return OCGANModel(encoder, decoder, latent_discriminator(self.code_size(x)), visual, classifier,
                           averaged_copy(encoder), averaged_copy(decoder), noise_std=float(self.noise_std),
                           reconstruction_weight=float(self.reconstruction_weight), mining_steps=int(self.mining_steps),
                           mining_step_size=float(self.mining_step_size), average_decay=float(self.average_decay),
