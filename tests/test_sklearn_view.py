@@ -8,14 +8,14 @@ Which checks run where, and why (the file must stay within a few minutes on CI's
   fit still builds and compiles new Keras networks (1-4 s of CPU), and a full set of checks fits
   about 60 times: AE's full set took 64 CPU-seconds, and nine of the checks for the other ten
   detectors took 12 CPU-minutes (28 to 116 s each). ``AE`` runs every check.
-  The other ten run :data:`DEEP_CHECKS`: ``check_outliers_train`` (the outlier-detector contract on
+  The other eleven run :data:`DEEP_CHECKS`: ``check_outliers_train`` (the outlier-detector contract on
   the detector's own scores: ``predict``, ``decision_function`` and ``score_samples`` agree, and the
   share flagged is ``contamination``) and ``check_methods_sample_order_invariance`` (a row's score does
   not depend on where it stands in the batch). The other checks test the view's input validation,
   parameters and attributes, which run before and around the detector, the same code for every
   detector; they pass for ``AE`` and for every classical detector.
-- ``ADGAN`` takes tables too, but scores each input with a latent search that trains a copy of the
-  generator: it runs no estimator checks here (``test_backends`` fits and scores it on a table).
+- ``ADGAN`` scores each input with latent searches that also adapt a copy of the generator: it runs
+  :data:`DEEP_CHECKS` with one short search per input (``n_seeds=1, search_steps=2``).
 - ``OCGAN`` takes images only: one test that the view refuses a table with a clear error.
 
 Expected failures are listed per detector group below, each with its reason; the entries for checks
@@ -38,7 +38,8 @@ from adlib.sklearn_view import OutlierDetector, held_out_flag_rate_error
 CLASSICAL = [adlib.KNN, adlib.OCSVM, adlib.IForest, adlib.HotellingT2, adlib.NaiveBayes, adlib.GMM,
              adlib.KMeansDetector, adlib.DensityRatio]
 DEEP = [adlib.AE, adlib.DenoisingAE, adlib.VAE, adlib.AEGMM, adlib.VAEGMM, adlib.DeepSVDD, adlib.GANomaly,
-        adlib.EfficientGAN, adlib.AnoGAN, adlib.ALOCC, adlib.FAnoGAN]
+        adlib.EfficientGAN, adlib.AnoGAN, adlib.ALOCC, adlib.FAnoGAN, adlib.ADGAN]
+SETTINGS = {adlib.ADGAN: dict(n_seeds=1, search_steps=2)}  # one short search per input keeps the checks fast
 SMALL_BUDGET = {"steps": 3, "verbose": 0}
 DEEP_CHECKS = {"check_outliers_train", "check_methods_sample_order_invariance"}
 
@@ -65,6 +66,8 @@ DEEP_EXPECTED_FAILURES: dict[str, dict[str, str]] = {
     "VAE": {"check_methods_sample_order_invariance": MONTE_CARLO, "check_methods_subset_invariance": MONTE_CARLO},
     "AnoGAN": {"check_methods_sample_order_invariance": SEARCH_START,
                "check_methods_subset_invariance": SEARCH_START},
+    "ADGAN": {"check_methods_sample_order_invariance": SEARCH_START,
+              "check_methods_subset_invariance": SEARCH_START},
     "VAEGMM": {"check_methods_sample_order_invariance": FLOAT32},
     "AEGMM": {"check_methods_subset_invariance": FLOAT32,
               "check_estimators_dtypes": "3 training steps on the check's 20-row table of integers 0-2 leave a "
@@ -86,7 +89,7 @@ def test_scikit_learn_checks_classical(estimator, check):
     check(estimator)
 
 
-@parametrize_with_checks([OutlierDetector(cls(seed=0), fit_params=SMALL_BUDGET) for cls in DEEP],
+@parametrize_with_checks([OutlierDetector(cls(seed=0, **SETTINGS.get(cls, {})), fit_params=SMALL_BUDGET) for cls in DEEP],
                          expected_failed_checks=lambda est: DEEP_EXPECTED_FAILURES.get(_name(est), {}))
 def test_scikit_learn_checks_deep(estimator, check):
     if _name(estimator) != "AE" and (_check_name(check) not in DEEP_CHECKS
