@@ -42,10 +42,12 @@ from .detectors.ocgan import OCGAN  # noqa: E402
 from .detectors.probabilistic import GMM, NaiveBayes  # noqa: E402
 from .detectors.vae import VAE  # noqa: E402
 from .reproducibility import seed_everything  # noqa: E402
+from .sklearn_view import OutlierDetector  # noqa: E402
 
 __all__ = [
     "ADGAN", "AE", "AEGMM", "ALOCC", "AnoGAN", "CollapseWarning", "DeepSVDD", "DenoisingAE", "DensityRatio",
     "EfficientGAN", "FAnoGAN", "GANomaly", "GMM", "HotellingT2", "IForest", "KMeansDetector", "KNN", "NaiveBayes",
-    "OCGAN", "OCSVM", "VAE", "VAEGMM", "Detector", "NumericalError", "Prediction", "ThresholdNotSetError", "datasets",
-    "load_detector", "metrics", "plot", "profiles", "results", "seed_everything", "timing", "__version__",
+    "OCGAN", "OCSVM", "OutlierDetector", "VAE", "VAEGMM", "Detector", "NumericalError", "Prediction",
+    "ThresholdNotSetError", "datasets", "load_detector", "metrics", "plot", "profiles", "results", "seed_everything",
+    "timing", "__version__",
 ]
