@@ -42,7 +42,7 @@ export PYTHONHASHSEED := 0
 # (ADLIB_BATCH_RUN, read by adlib.notebook.fit_verbosity) instead of Keras' per-epoch lines.
 RUN_ENV := MPLBACKEND=module://matplotlib_inline.backend_inline ADLIB_BATCH_RUN=1
 
-.PHONY: book test lint unit unit-torch nbval build-book browser notebooks benchmark runtimes colab student links wheel-check course assignments grade slides clean
+.PHONY: book test lint unit unit-torch unit-all nbval build-book browser notebooks benchmark runtimes colab student links wheel-check course assignments grade slides clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -103,6 +103,11 @@ unit: $(STAMP)
 unit-torch: $(STAMP)
 	KERAS_BACKEND=torch MPLBACKEND=Agg $(BIN)/python -m pytest $(TORCH_TESTS) -q -p no:cacheprovider -n 2 \
 		--dist worksteal --durations=5
+
+# Both, with what CI runs on a subset for time (ADLIB_ALL_TESTS): every scikit-learn check for every deep
+# detector (tests/test_sklearn_view.py) and the slowest learning tests on PyTorch (tests/test_learning.py).
+unit-all: $(STAMP)
+	ADLIB_ALL_TESTS=1 $(MAKE) unit unit-torch
 
 # Opens every built page in headless Chromium (Debian's `chromium`; .ci/run installs it if missing).
 browser: $(STAMP)

@@ -1,7 +1,9 @@
 """Every image detector learns with its default settings: on glyph images that differ only in the
 layout of their strokes (same ink), a short training run ranks the anomalies above the normal class."""
+import os
 import warnings
 
+import keras
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
@@ -13,6 +15,11 @@ IMAGE_DETECTORS = ["AE", "DenoisingAE", "VAE", "AEGMM", "VAEGMM", "DeepSVDD", "G
                    "EfficientGAN",
                    "FAnoGAN", "AnoGAN", "ADGAN"]
 STEPS = 300  # a short budget, so the test runs in seconds; every setting of the detector is its default
+# Under PyTorch (`make unit-torch`), the four slowest learners here took 3.5 CPU-minutes (ADGAN 87 s,
+# OCGAN 41 s, FAnoGAN 41 s, EfficientGAN 39 s), more than CI's 25 minutes can hold: on PyTorch they are
+# covered by fit, score, save and load (test_backends), validation (test_validation_data) and the engine's
+# gradient tests (test_engine); they learn on TensorFlow here, and on PyTorch with `make unit-all`.
+SLOW_ON_TORCH = {"OCGAN", "EfficientGAN", "FAnoGAN", "ADGAN"}
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +27,11 @@ def glyphs():
     return glyph_task()
 
 
-@pytest.mark.parametrize("name", IMAGE_DETECTORS)
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=pytest.mark.skipif(
+        name in SLOW_ON_TORCH and keras.backend.backend() == "torch" and not os.environ.get("ADLIB_ALL_TESTS"),
+        reason="learns on TensorFlow; on PyTorch in `make unit-all` (see SLOW_ON_TORCH)"))
+    for name in IMAGE_DETECTORS])
 def test_default_detector_ranks_other_glyphs_above_sevens(name, glyphs):
     x_train, x_test, y_test = glyphs
     adlib.seed_everything(0)
