@@ -82,3 +82,22 @@ def test_deep_svdd_takes_a_larger_step_on_tables_and_learns_one():
     image_detector = adlib.DeepSVDD(pretrain=False, seed=0).fit(images, steps=1, verbose=0)
     assert image_detector.one_class_learning_rate(image_detector.model_) == 1e-4
     assert adlib.DeepSVDD(learning_rate=3e-4).one_class_learning_rate(detector.model_) == 3e-4
+
+
+@pytest.mark.parametrize(("name", "rows", "sizes"), [("AEGMM", 554, (1, 2)), ("AEGMM", 555, (4, 4)),
+                                                     ("VAEGMM", 300, (2, 2)), ("VAEGMM", 600, (4, 4))])
+def test_energy_models_size_code_and_mixture_from_the_number_of_rows(name, rows, sizes):
+    """From 5 rows per parameter of a 4-component mixture over a 4-number code (111 parameters), a table
+    gets that larger mixture by default; smaller tables keep Alibi Detect's sizes."""
+    x = np.random.default_rng(0).normal(size=(rows, 5)).astype(np.float32)
+    detector = getattr(adlib, name)(seed=0).fit(x, steps=1, verbose=0)
+    assert (detector.code_size_, detector.n_gmm_) == sizes
+
+
+def test_explicit_sizes_and_images_keep_their_code_and_mixture():
+    table = np.random.default_rng(0).normal(size=(600, 5)).astype(np.float32)
+    assert adlib.AEGMM(latent_dim=2, n_gmm=3, seed=0).fit(table, steps=1, verbose=0).n_gmm_ == 3
+    assert adlib.AEGMM(latent_dim=2, seed=0).fit(table, steps=1, verbose=0).code_size_ == 2
+    images = np.random.default_rng(0).uniform(size=(600, 8, 8)).astype(np.float32)
+    detector = adlib.AEGMM(seed=0).fit(images, steps=1, verbose=0)
+    assert (detector.code_size_, detector.n_gmm_) == (16, 2)
