@@ -1,6 +1,7 @@
 """Adversarial detectors (GANomaly, OCGAN, AnoGAN, ADGAN, EfficientGAN, ALOCC, f-AnoGAN): they learn, they save,
 they refuse bad input."""
 import functools
+import pickle
 import warnings
 
 import numpy as np
@@ -45,6 +46,14 @@ def test_save_load_gives_identical_scores(trained, blob_ring_images, tmp_path):
     assert type(loaded) is type(detector)
     np.testing.assert_array_equal(loaded.score(x), detector.score(x))
     assert loaded.threshold_ == detector.threshold_
+
+
+def test_a_scored_adgan_pickles_and_scores_the_same(blob_ring_images):
+    """Scoring builds and caches ADGAN's compiled search, which cannot be pickled: pickling leaves it out."""
+    detector = trained_detector("ADGAN")
+    x = blob_ring_images[1][:4]
+    scores = detector.score(x, verbose=0)
+    np.testing.assert_allclose(pickle.loads(pickle.dumps(detector)).score(x, verbose=0), scores, rtol=1e-6)
 
 
 def test_scores_reject_wrong_shapes_and_nan(trained, blob_ring_images):

@@ -151,6 +151,13 @@ class ADGAN(AnoGAN):
         if self.generator_learning_rate < 0:
             raise ValueError(f"generator_learning_rate (γ_θ) must be >= 0; got {self.generator_learning_rate}")
 
+    def __getstate__(self):
+        """What pickling keeps: everything but the compiled search, which is rebuilt on first use (a traced
+        function cannot be pickled)."""
+        state = super().__getstate__()
+        state.pop("_search", None)
+        return state
+
     def _build_model(self, x: np.ndarray) -> keras.Model:
         model = super()._build_model(x)
         if self.generator is not None:
