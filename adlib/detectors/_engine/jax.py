@@ -25,8 +25,8 @@ from keras.src.backend.common.stateless_scope import StatelessScope, get_statele
 
 from .common import loss_of, numpy_batches
 
-# JAX's linear algebra does not raise on a matrix that is not positive definite: it returns NaN, which
-# the callers' finiteness checks catch
+# JAX's linear algebra does not raise on a matrix that is not positive definite inside a compiled step:
+# it returns NaN, which TerminateOnNaN and the callers' finiteness checks turn into a NumericalError
 NUMERICAL_ERRORS: tuple[type[Exception], ...] = (np.linalg.LinAlgError,)
 
 
@@ -56,7 +56,8 @@ _RECORDING: list | None = None  # while StepFunctions traces a step to build the
 
 def descend(optimizer: keras.optimizers.Optimizer, variables: Sequence, loss_fn: Callable):
     """As on the other backends, except that a variable the loss does not reach gets a zero gradient
-    (JAX's gradients are dense), not none: Adam then leaves it where it is, unless weight decay is set."""
+    (JAX's gradients are dense), not none, which the optimiser still applies: Adam's momentum from
+    earlier steps and weight decay move it. (Every model here reaches the same variables at every step.)"""
     variables = list(variables)
     if _RECORDING is not None:  # a trace that only finds which optimiser updates which variables
         _RECORDING.append((optimizer, variables))
@@ -66,12 +67,14 @@ def descend(optimizer: keras.optimizers.Optimizer, variables: Sequence, loss_fn:
     def loss_and_updates(values):
         with _Scope(zip(variables, values)) as scope:
             out = loss_fn()
-        # what the forward pass assigned (BatchNorm statistics, a seed generator's state) leaves the
-        # differentiated function as data, and is assigned in the enclosing scope below
-        updates = scope.updates(skip=variables)
+        # what the forward pass assigned (BatchNorm statistics, a seed generator's state, a weight that
+        # a layer normalises in place) leaves the differentiated function as data, and is assigned in
+        # the enclosing scope below, before the update, as the other backends see it
+        updates = scope.updates()
         found["assigned"] = [variable for variable, _ in updates]
         # the tensors of what loss_fn returned leave as data too; anything else (a name) is kept aside
         leaves, found["structure"] = jax.tree_util.tree_flatten(out)
+        found["keys"] = list(out) if isinstance(out, dict) else None
         found["kept"] = [None if _is_array(leaf) else leaf for leaf in leaves]
         return loss_of(out), ([leaf for leaf in leaves if _is_array(leaf)], [value for _, value in updates])
 
@@ -81,8 +84,10 @@ def descend(optimizer: keras.optimizers.Optimizer, variables: Sequence, loss_fn:
         variable.assign(value)
     optimizer.apply(grads, variables)
     arrays = iter(arrays)
-    return jax.tree_util.tree_unflatten(found["structure"],
-                                        [next(arrays) if leaf is None else leaf for leaf in found["kept"]])
+    out = jax.tree_util.tree_unflatten(found["structure"],
+                                       [next(arrays) if leaf is None else leaf for leaf in found["kept"]])
+    # JAX rebuilds a dict in sorted key order; the loss terms keep the order the model wrote them in
+    return {key: out[key] for key in found["keys"]} if found["keys"] else out
 
 
 def _is_array(value) -> bool:
@@ -100,8 +105,8 @@ def value_and_gradients(fn: Callable, tensors: Sequence, differentiable: bool = 
 
 def compiled(fn: Callable, **options) -> Callable:
     """``fn`` as it is: a function that reads the weights would keep the values it was traced with under
-    ``jax.jit``, so the latent searches run eagerly, op by op (their loops compile as
-    ``jax.lax.while_loop``)."""
+    ``jax.jit``, so the latent searches run eagerly, op by op, their loops as Python loops (slower than
+    TensorFlow's compiled searches)."""
     return fn
 
 
@@ -179,9 +184,10 @@ class StepFunctions:
     """
 
     def _optimizers(self) -> list:
-        """The optimisers of the model other than ``self.optimizer`` (adversarial models keep one per side)."""
+        """The optimisers of the model other than ``self.optimizer`` (adversarial models keep one per side):
+        its attributes, and any other that a step was seen to use."""
         seen, found = {id(self.optimizer)}, []
-        for value in vars(self).values():
+        for value in [*vars(self).values(), *getattr(self, "_recorded_optimizers", [])]:
             if isinstance(value, keras.optimizers.Optimizer) and id(value) not in seen:
                 seen.add(id(value))
                 found.append(value)
@@ -227,13 +233,14 @@ class StepFunctions:
         for optimizer, variables in pairs:
             known = grouped.setdefault(id(optimizer), (optimizer, {}))[1]
             known.update({id(v): v for v in variables})
+        object.__setattr__(self, "_recorded_optimizers", [optimizer for optimizer, _ in grouped.values()])  # not tracked by Keras
         for optimizer, variables in grouped.values():
             if not optimizer.built:
                 optimizer.build(list(variables.values()))
 
     def _step_function(self, step: Callable, with_optimizer: bool) -> Callable:
         pure = self._pure(step, with_optimizer)
-        compiled_step = jax.jit(pure)
+        compiled_step = jax.jit(pure, donate_argnums=0)  # the state is replaced, as Keras' own step does
         built = not with_optimizer
 
         def function(state, iterator):
