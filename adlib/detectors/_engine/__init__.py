@@ -33,8 +33,10 @@ The functions:
     ``fn(*tensors)`` and the gradients of its sum with respect to ``tensors`` (inputs, not
     weights); ``differentiable=True`` when that gradient is itself differentiated later (a gradient
     penalty).
-``compiled(fn, **options)``
-    ``fn`` compiled where the backend compiles (TensorFlow: ``tf.function``); usable as a decorator.
+``compiled(fn, variables=None, **options)``
+    ``fn`` compiled where the backend compiles (TensorFlow: ``tf.function``; JAX: ``jax.jit``, when
+    ``variables()`` lists the weights ``fn`` reads, which are then passed in at every call); usable as a
+    decorator.
 ``inference(fn, variables=None)``
     ``fn`` for inference, recording no gradients: compiled on TensorFlow, eager under ``torch.no_grad``
     on PyTorch, and on JAX compiled as a function of the values of ``variables()`` (the variables ``fn``

@@ -103,11 +103,14 @@ def value_and_gradients(fn: Callable, tensors: Sequence, differentiable: bool = 
     return value, list(grads)
 
 
-def compiled(fn: Callable, **options) -> Callable:
-    """``fn`` as it is: a function that reads the weights would keep the values it was traced with under
-    ``jax.jit``, so the latent searches run eagerly, op by op, their loops as Python loops (slower than
-    TensorFlow's compiled searches)."""
-    return fn
+def compiled(fn: Callable, variables: Callable[[], Sequence] | None = None, **options) -> Callable:
+    """``fn`` compiled with ``jax.jit`` as a function of the values of ``variables()`` (the weights it
+    reads), passed at every call, so that it always sees their current values, and its loops as
+    ``jax.lax.while_loop`` (ADGAN's search). Without ``variables``, ``fn`` as it is: compiled, a
+    function that reads weights would keep the values it was traced with, so it runs op by op, its
+    loops as Python loops (AnoGAN's search; slower than TensorFlow's compiled one). ``options``
+    (TensorFlow's ``jit_compile``) are not needed: JAX always compiles with XLA."""
+    return fn if variables is None else _reading(fn, variables)
 
 
 def inference(fn: Callable, variables: Callable[[], Sequence] | None = None) -> Callable:
@@ -115,8 +118,11 @@ def inference(fn: Callable, variables: Callable[[], Sequence] | None = None) -> 
     reads, e.g. a model's), passed at every call, so that it always sees their current values; without
     ``variables``, ``fn`` as it is (eager JAX records no gradients). What ``fn`` assigns (a seed
     generator's state) is assigned after the call."""
-    if variables is None:
-        return fn
+    return fn if variables is None else _reading(fn, variables)
+
+
+def _reading(fn: Callable, variables: Callable[[], Sequence]) -> Callable:
+    """``fn`` compiled as a function of the values of the variables it reads (see :func:`inference`)."""
     assigned: list = []
 
     def pure(values, *args):

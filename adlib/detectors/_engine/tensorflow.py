@@ -76,9 +76,10 @@ def value_and_gradients(fn: Callable, tensors: Sequence, differentiable: bool = 
     return value, tape.gradient(value, tensors)
 
 
-def compiled(fn: Callable, **options) -> Callable:
+def compiled(fn: Callable, variables: Callable | None = None, **options) -> Callable:
     """``fn`` compiled into one graph (``tf.function``; ``options`` such as ``jit_compile`` are passed on),
-    retraced for new shapes as rarely as possible."""
+    retraced for new shapes as rarely as possible. ``variables``, what ``fn`` reads, matters only to the
+    JAX engine."""
     return tf.function(fn, reduce_retracing=True, **options)
 
 

@@ -48,8 +48,9 @@ def value_and_gradients(fn: Callable, tensors: Sequence, differentiable: bool = 
     return value, grads
 
 
-def compiled(fn: Callable, **options) -> Callable:
-    """Eager PyTorch: ``fn`` as it is (``torch.compile`` is not used)."""
+def compiled(fn: Callable, variables: Callable | None = None, **options) -> Callable:
+    """Eager PyTorch: ``fn`` as it is (``torch.compile`` is not used; ``variables`` matters only to the JAX
+    engine)."""
     return fn
 
 
