@@ -111,10 +111,13 @@ def summary_sentence(runs: pd.DataFrame) -> str:
         f"{NAMES[b]}'s median speed is {(wide[b] / wide['tensorflow']).median():.2f} times TensorFlow's "
         f"(from {(wide[b] / wide['tensorflow']).min():.2f} to {(wide[b] / wide['tensorflow']).max():.2f})"
         for b in backends if b != "tensorflow" and "tensorflow" in backends)
-    best = fastest.value_counts().idxmax()
-    advice = (" On a CPU, keep the default backend, TensorFlow." if best == "tensorflow" and (fastest == best).all()
-              else f" On a CPU, {NAMES[best]} is the fastest choice (`KERAS_BACKEND={best}`)."
-              if (fastest == best).sum() > len(fastest) / 2 else "")
+    advice = ""
+    if "tensorflow" in backends:
+        others = {b: [d for d in fastest.index if fastest[d] == b] for b in backends if b != "tensorflow"}
+        exceptions = "; ".join(f"{', '.join(names)} with {NAMES[b]} (`KERAS_BACKEND={b}`)"
+                               for b, names in others.items() if names)
+        advice = (" On a CPU, keep the default backend, TensorFlow." if not exceptions else
+                  f" On a CPU, keep the default backend, TensorFlow, except to train {exceptions}.")
     return ((f"Each detector trained for {steps} steps on each backend. " if steps else "")
             + f"On this two-core CPU the fastest backend was {counts} of {len(fastest)} detectors. "
             + (ratios + "." if ratios else "") + advice)

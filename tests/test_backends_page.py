@@ -27,4 +27,5 @@ def test_the_speed_summary_names_the_fastest_backend():
     assert "the fastest backend was TensorFlow for 0, JAX for 2, PyTorch for 1 of 3 detectors" in sentence
     assert "JAX's median speed is 2.00 times TensorFlow's (from 0.75 to 3.00)" in sentence
     assert "PyTorch's median speed is 1.50 times TensorFlow's (from 0.50 to 2.00)" in sentence
-    assert sentence.endswith("On a CPU, JAX is the fastest choice (`KERAS_BACKEND=jax`).")
+    assert sentence.endswith("On a CPU, keep the default backend, TensorFlow, except to train AE, VAE with JAX "
+                             "(`KERAS_BACKEND=jax`); OCGAN with PyTorch (`KERAS_BACKEND=torch`).")

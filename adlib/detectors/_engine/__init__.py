@@ -85,6 +85,5 @@ repeated_batches, set_op_determinism = _backend.repeated_batches, _backend.set_o
 no_gradients = _backend.no_gradients
 StepFunctions = _backend.StepFunctions
 
-__all__ = ["BACKEND", "NUMERICAL_ERRORS", "StepFunctions", "compiled", "cond", "constant", "descend", "inference", "inputs", "no_gradients",
-           "repeated_batches",
-           "set_op_determinism", "value_and_gradients", "while_loop"]
+__all__ = ["BACKEND", "NUMERICAL_ERRORS", "StepFunctions", "compiled", "cond", "constant", "descend", "inference",
+           "inputs", "no_gradients", "repeated_batches", "set_op_determinism", "value_and_gradients", "while_loop"]
