@@ -78,7 +78,7 @@ JAX_SCRIPT = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("name", ["AE", "VAE"])
+@pytest.mark.parametrize("name", ["AE"])  # the mechanism is the same for every model; one keeps CI short
 def test_data_parallel_on_two_jax_devices_reaches_the_scores_of_one(name):
     """Under JAX, Keras' ``DataParallel`` distribution (weights replicated, each batch split across the
     devices, here two CPU devices that XLA is asked for) trains the custom steps as they are."""
