@@ -31,9 +31,9 @@ SLIDES := _build/html/slides
 # Linux wheel brings about 3 GB of CUDA libraries. This machine holds the CPU wheel in its local wheel
 # folder; elsewhere set PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu (the workflow does).
 TORCH ?= torch==2.13.0+cpu
-# The tests that run again on PyTorch: every Keras detector's fit, score, save/load, bad input and
-# validation data, and the learning tests (defaults learn on the synthetic glyphs).
-TORCH_TESTS := tests/test_backends.py tests/test_validation_data.py tests/test_learning.py tests/test_engine.py
+# The tests that run again on PyTorch and on JAX: every Keras detector's fit, score, save/load, bad input
+# and validation data, the learning tests (defaults learn on the synthetic glyphs) and the engine's.
+BACKEND_TESTS := tests/test_backends.py tests/test_validation_data.py tests/test_learning.py tests/test_engine.py
 # Datasets: the read-only mirror, if any (CI sets ADLIB_DATA=../shared/data); otherwise downloads.
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONHASHSEED := 0
@@ -42,11 +42,11 @@ export PYTHONHASHSEED := 0
 # (ADLIB_BATCH_RUN, read by adlib.notebook.fit_verbosity) instead of Keras' per-epoch lines.
 RUN_ENV := MPLBACKEND=module://matplotlib_inline.backend_inline ADLIB_BATCH_RUN=1
 
-.PHONY: book test lint unit unit-torch unit-all nbval build-book browser notebooks benchmark runtimes colab student links wheel-check course assignments grade slides clean
+.PHONY: book test lint unit unit-torch unit-jax unit-all nbval build-book browser notebooks benchmark runtimes colab student links wheel-check course assignments grade slides clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[cpu,book,test,course]" "$(TORCH)"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[cpu,book,test,course,jax]" "$(TORCH)"
 	touch $(STAMP)
 
 # $(1): URL, $(2): sha256, $(3): file. Downloads once, and refuses a file whose checksum differs.
@@ -101,13 +101,18 @@ unit: $(STAMP)
 
 # The Keras detectors again on the PyTorch backend (TensorFlow is the default and what the chapters run on).
 unit-torch: $(STAMP)
-	KERAS_BACKEND=torch MPLBACKEND=Agg $(BIN)/python -m pytest $(TORCH_TESTS) -q -p no:cacheprovider -n 2 \
+	KERAS_BACKEND=torch MPLBACKEND=Agg $(BIN)/python -m pytest $(BACKEND_TESTS) -q -p no:cacheprovider -n 2 \
+		--dist worksteal --durations=5
+
+# And on JAX.
+unit-jax: $(STAMP)
+	KERAS_BACKEND=jax MPLBACKEND=Agg $(BIN)/python -m pytest $(BACKEND_TESTS) -q -p no:cacheprovider -n 2 \
 		--dist worksteal --durations=5
 
 # Both, with what CI runs on a subset for time (ADLIB_ALL_TESTS): every scikit-learn check for every deep
 # detector (tests/test_sklearn_view.py) and the slowest learning tests on PyTorch (tests/test_learning.py).
 unit-all: $(STAMP)
-	ADLIB_ALL_TESTS=1 $(MAKE) unit unit-torch
+	ADLIB_ALL_TESTS=1 $(MAKE) unit unit-torch unit-jax
 
 # Opens every built page in headless Chromium (Debian's `chromium`; .ci/run installs it if missing).
 browser: $(STAMP)
@@ -118,7 +123,7 @@ nbval: $(STAMP)
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=900 \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg $(NB)
 
-test: lint unit unit-torch nbval build-book browser
+test: lint unit unit-torch unit-jax nbval build-book browser
 
 # Re-execute every notebook in place under the `book` profile: this is how committed outputs are made.
 # A cell may run for up to 90 minutes: chapter 09's benchmark loop is one cell of about an hour.

@@ -4,14 +4,15 @@ from __future__ import annotations
 import importlib.util
 import os
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")  # the default; KERAS_BACKEND=torch works too
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")  # the default; KERAS_BACKEND=jax or torch work too
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 if os.environ["KERAS_BACKEND"] == "tensorflow" and importlib.util.find_spec("tensorflow") is None:
     # checked before Keras is imported: Keras' own import would fail first, with a bare ModuleNotFoundError
     raise ImportError(
         "adlib runs on TensorFlow by default: pip install 'adlib[cpu]' (CPU) or 'adlib[gpu]' / tensorflow "
-        "(GPU), or choose PyTorch with KERAS_BACKEND=torch and pip install 'adlib[torch]'. "
+        "(GPU), or choose JAX with KERAS_BACKEND=jax and pip install 'adlib[jax]', or PyTorch with "
+        "KERAS_BACKEND=torch and pip install 'adlib[torch]'. "
         "On Colab TensorFlow is already installed.")
 
 import keras  # noqa: E402

@@ -3,9 +3,10 @@ AUROC on the synthetic glyph task (the one the learning tests use), for the book
 
 Each backend runs in its own process (``KERAS_BACKEND`` is read once, at the first import of Keras).
 A detector is built with its defaults and ``seed=0`` and trained for ``--steps`` optimiser steps of
-64 images; *steps/s* leaves out the first tenth of the budget, where TensorFlow compiles its graph.
+64 images; *steps/s* leaves out the first tenth of the budget, where TensorFlow and JAX compile
+their steps.
 
-    python benchmarks/backends.py                                      # both backends, print the table
+    python benchmarks/backends.py                                      # all three backends, print the table
     python benchmarks/backends.py --csv book/backends.csv --page book/backends.md
     python benchmarks/backends.py --from-csv book/backends.csv --page book/backends.md   # page only
 """
@@ -26,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from adlib.generated import Block  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-BACKENDS = ["tensorflow", "torch"]
+BACKENDS = ["tensorflow", "jax", "torch"]
 DETECTORS = ["AE", "DenoisingAE", "VAE", "AEGMM", "VAEGMM", "DeepSVDD", "GANomaly", "OCGAN", "ALOCC",
              "EfficientGAN", "FAnoGAN", "AnoGAN", "ADGAN"]
 TABLE = Block("<!-- backend table: written by benchmarks/backends.py from book/backends.csv -->",
@@ -77,8 +78,12 @@ def run(backends: list[str], detectors: list[str], steps: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+NAMES = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
+
+
 def table(runs: pd.DataFrame) -> str:
-    """Markdown: per detector, steps/s and AUROC on each backend, and how many times faster PyTorch is."""
+    """Markdown: per detector, steps/s and AUROC on each backend, and each backend's speed relative to
+    TensorFlow's."""
     wide = runs.pivot_table(index="detector", columns="backend", values=["steps_per_s", "auroc"])
     wide = wide.loc[[d for d in DETECTORS if d in wide.index]]
     backends = [b for b in BACKENDS if b in set(runs.backend)]
@@ -87,24 +92,35 @@ def table(runs: pd.DataFrame) -> str:
         out[f"steps/s ({backend})"] = wide["steps_per_s", backend].round(1)
     for backend in backends:
         out[f"AUROC ({backend})"] = wide["auroc", backend].round(3)
-    if {"tensorflow", "torch"} <= set(backends):
-        out["PyTorch / TensorFlow speed"] = (wide["steps_per_s", "torch"] / wide["steps_per_s", "tensorflow"]).round(2)
-    formats = ["", *[".1f"] * len(backends), *[".3f"] * len(backends)] + ([".2f"] if len(out.columns) > 2 * len(backends) else [])
+    others = [b for b in backends if b != "tensorflow"] if "tensorflow" in backends else []
+    for backend in others:
+        out[f"{NAMES[backend]} / TensorFlow speed"] = (wide["steps_per_s", backend]
+                                                       / wide["steps_per_s", "tensorflow"]).round(2)
+    formats = ["", *[".1f"] * len(backends), *[".3f"] * len(backends), *[".2f"] * len(others)]
     return out.to_markdown(floatfmt=formats)
 
 
 def summary_sentence(runs: pd.DataFrame) -> str:
-    """Which backend trains faster, in how many of the detectors, by the median ratio."""
+    """Which backend trains fastest, for how many detectors, and each one's median speed against TensorFlow."""
     wide = runs.pivot_table(index="detector", columns="backend", values="steps_per_s")
-    ratio = wide["torch"] / wide["tensorflow"]
-    faster = int((ratio > 1).sum())
+    backends = [b for b in BACKENDS if b in wide.columns]
+    fastest = wide[backends].idxmax(axis=1)
     steps = int(runs.steps.iloc[0]) if "steps" in runs else None
+    counts = ", ".join(f"{NAMES[b]} for {int((fastest == b).sum())}" for b in backends)
+    ratios = "; ".join(
+        f"{NAMES[b]}'s median speed is {(wide[b] / wide['tensorflow']).median():.2f} times TensorFlow's "
+        f"(from {(wide[b] / wide['tensorflow']).min():.2f} to {(wide[b] / wide['tensorflow']).max():.2f})"
+        for b in backends if b != "tensorflow" and "tensorflow" in backends)
+    advice = ""
+    if "tensorflow" in backends:
+        others = {b: [d for d in fastest.index if fastest[d] == b] for b in backends if b != "tensorflow"}
+        exceptions = "; ".join(f"{', '.join(names)} with {NAMES[b]} (`KERAS_BACKEND={b}`)"
+                               for b, names in others.items() if names)
+        advice = (" On a CPU, keep the default backend, TensorFlow." if not exceptions else
+                  f" On a CPU, keep the default backend, TensorFlow, except to train {exceptions}.")
     return ((f"Each detector trained for {steps} steps on each backend. " if steps else "")
-            + f"On this two-core CPU, PyTorch trained faster than TensorFlow for {faster} of {len(ratio)} "
-            f"detectors (median speed ratio {ratio.median():.2f}, from {ratio.min():.2f} for "
-            f"{ratio.idxmin()} to {ratio.max():.2f} for {ratio.idxmax()})."
-            + (" On a CPU, keep the default backend, TensorFlow." if faster == 0 else
-               " On a CPU, choose PyTorch (`KERAS_BACKEND=torch`)." if faster == len(ratio) else ""))
+            + f"On this two-core CPU the fastest backend was {counts} of {len(fastest)} detectors. "
+            + (ratios + "." if ratios else "") + advice)
 
 
 def page_block(runs: pd.DataFrame) -> str:

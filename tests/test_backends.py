@@ -1,6 +1,6 @@
 """Every Keras detector on the backend this test session runs (``KERAS_BACKEND``; CI runs this file on
-TensorFlow and on PyTorch): fit, score, save and load, refuse bad input; and a detector saved on
-TensorFlow loads on PyTorch with the same scores."""
+TensorFlow, JAX and PyTorch): fit, score, save and load, refuse bad input; and a detector saved on
+TensorFlow loads on JAX and on PyTorch with the same scores."""
 import json
 import os
 import subprocess
@@ -106,9 +106,10 @@ print(json.dumps(out))
 """
 
 
-@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="saves on TensorFlow, loads on PyTorch")
-def test_a_detector_saved_on_tensorflow_scores_the_same_on_pytorch(tmp_path):
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="saves on TensorFlow, loads on the others")
+def test_a_detector_saved_on_tensorflow_scores_the_same_on_jax_and_pytorch(tmp_path):
     pytest.importorskip("torch")
+    pytest.importorskip("jax")
     jobs, expected = {}, {}
     for name, kind in _cases():
         x = _table() if kind == "table" else _images()
@@ -117,15 +118,16 @@ def test_a_detector_saved_on_tensorflow_scores_the_same_on_pytorch(tmp_path):
         detector.save(folder)
         np.save(data, x[-8:])
         jobs[str(folder)], expected[str(folder)] = str(data), detector.score(x[-8:], verbose=0)
-    env = {**os.environ, "KERAS_BACKEND": "torch"}
-    done = subprocess.run([sys.executable, "-c", LOAD_AND_SCORE, json.dumps(jobs)], env=env, cwd=ROOT,
-                          capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
-    on_torch = json.loads(done.stdout.strip().splitlines()[-1])
-    for folder, scores in expected.items():
-        # AnoGAN's and ADGAN's scores end an iterative search (Adam steps on the code, and for ADGAN on
-        # generator copies): the backends' kernels round differently (XLA-compiled on TensorFlow, eager on
-        # PyTorch) and the search carries the difference on, to about 1% here; the others are one pass.
-        searched = Path(folder).name.split("-")[0] in SEARCHES
-        np.testing.assert_allclose(on_torch[folder], scores, rtol=3e-2 if searched else 1e-4, atol=1e-5,
-                                   err_msg=f"{Path(folder).name}: PyTorch scores differ from TensorFlow's")
+    for backend in ("torch", "jax"):
+        done = subprocess.run([sys.executable, "-c", LOAD_AND_SCORE, json.dumps(jobs)],
+                              env={**os.environ, "KERAS_BACKEND": backend}, cwd=ROOT, capture_output=True, text=True,
+                              check=False)
+        assert done.returncode == 0, done.stderr[-3000:]
+        loaded = json.loads(done.stdout.strip().splitlines()[-1])
+        for folder, scores in expected.items():
+            # AnoGAN's and ADGAN's scores end an iterative search (Adam steps on the code, and for ADGAN on
+            # generator copies): the backends' kernels round differently and the search carries the
+            # difference on, to about 1% here; the others are one pass.
+            searched = Path(folder).name.split("-")[0] in SEARCHES
+            np.testing.assert_allclose(loaded[folder], scores, rtol=3e-2 if searched else 1e-4, atol=1e-5,
+                                       err_msg=f"{Path(folder).name}: {backend} scores differ from TensorFlow's")

@@ -18,11 +18,14 @@ def test_the_backend_table_is_written_from_the_committed_runs():
     assert set(runs.detector) == set(backends.DETECTORS) and set(runs.backend) == set(backends.BACKENDS)
 
 
-def test_the_speed_summary_names_the_faster_backend():
+def test_the_speed_summary_names_the_fastest_backend():
+    speeds = {"AE": (10.0, 30.0, 20.0), "VAE": (10.0, 20.0, 5.0), "OCGAN": (4.0, 3.0, 6.0)}
     runs = pd.DataFrame([dict(backend=b, detector=d, steps=100, steps_per_s=s, auroc=0.9)
-                         for d, speeds in {"AE": (10.0, 20.0), "VAE": (10.0, 5.0), "OCGAN": (4.0, 6.0)}.items()
-                         for b, s in zip(("tensorflow", "torch"), speeds)])
+                         for d, row in speeds.items() for b, s in zip(("tensorflow", "jax", "torch"), row)])
     sentence = backends.summary_sentence(runs)
     assert sentence.startswith("Each detector trained for 100 steps on each backend.")
-    assert "PyTorch trained faster than TensorFlow for 2 of 3 detectors" in sentence
-    assert "median speed ratio 1.50" in sentence and "0.50 for VAE" in sentence and "2.00 for AE" in sentence
+    assert "the fastest backend was TensorFlow for 0, JAX for 2, PyTorch for 1 of 3 detectors" in sentence
+    assert "JAX's median speed is 2.00 times TensorFlow's (from 0.75 to 3.00)" in sentence
+    assert "PyTorch's median speed is 1.50 times TensorFlow's (from 0.50 to 2.00)" in sentence
+    assert sentence.endswith("On a CPU, keep the default backend, TensorFlow, except to train AE, VAE with JAX "
+                             "(`KERAS_BACKEND=jax`); OCGAN with PyTorch (`KERAS_BACKEND=torch`).")

@@ -41,7 +41,7 @@ def predict_in_batches(model: keras.Model, x: np.ndarray, batch_size: int):
     """
     step = getattr(model, "_adlib_predict_step", None)
     if step is None:
-        step = engine.inference(lambda batch: model(batch, training=False))
+        step = engine.inference(lambda batch: model(batch, training=False), variables=lambda: model.variables)
         model._adlib_predict_step = step
     parts = [step(engine.constant(x[i:i + batch_size])) for i in range(0, len(x), max(1, int(batch_size)))]
     return keras.tree.map_structure(lambda *outs: np.concatenate([ops.convert_to_numpy(o) for o in outs]), *parts)
@@ -121,9 +121,11 @@ def validation_seed(seed: int | None, offset: int = 0) -> int:
     return (0 if seed is None else int(seed)) + 7919 * (offset + 1)
 
 
-class SerializesNetworks:
+class SerializesNetworks(engine.StepFunctions):
     """Mixin for ``keras.Model`` subclasses whose constructor takes Keras networks (``network_keys``):
-    ``networks_config`` serialises them for ``get_config`` and ``from_config`` rebuilds them."""
+    ``networks_config`` serialises them for ``get_config`` and ``from_config`` rebuilds them. Through
+    :class:`engine.StepFunctions <adlib.detectors._engine.jax.StepFunctions>`, every model's stateful
+    ``train_step`` and ``test_step`` also run on JAX."""
 
     network_keys: tuple[str, ...] = ("encoder", "decoder")
 

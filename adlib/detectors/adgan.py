@@ -40,7 +40,7 @@ class AdaptiveSearch:
     def __init__(self, generator: keras.Model) -> None:
         self.generator = generator
         self.network = PerCopyNetwork(generator)
-        self.run = engine.compiled(self._run, jit_compile=True)
+        self.run = engine.compiled(self._run, variables=lambda: generator.variables, jit_compile=True)
 
     def _loss(self, theta, x, z):
         """ℓ_i = ‖x_i - G_θi(z_i)‖² of every search i."""

@@ -116,9 +116,12 @@ class FAnoGANModel(AdversarialModel):
             return self._report(encoder_loss=loss)
         # the batch holds n_critic batches: each critic update sees fresh real images, as in WGAN-GP
         n = ops.shape(x)[0]
-        size = ops.maximum(n // self.n_critic, 1)
+        # a known batch size (JAX, PyTorch) slices with Python integers, as JAX's compiled steps require;
+        # TensorFlow's graph has it as a tensor
+        small, large = (min, max) if isinstance(n, int) else (ops.minimum, ops.maximum)
+        size = large(n // self.n_critic, 1)
         for i in range(self.n_critic):
-            start = ops.minimum(i * size, n - size)
+            start = small(i * size, n - size)
             d_loss, penalty = self._critic_step(x[start:start + size])
         z = keras.random.normal((size, self.latent_dim), seed=self.seed_generator)
         g_loss = engine.descend(self.g_optimizer, self.generator.trainable_variables,

@@ -17,6 +17,10 @@ One module per backend implements the same functions:
   of replicas under ``tf.distribute`` (``MirroredStrategy``), ``tf.function`` graphs, ``tf.data``.
 - :mod:`~adlib.detectors._engine.torch`: ``torch.autograd.grad`` of each loss with respect to the
   variables it updates, then ``optimizer.apply``; eager loops; a NumPy batch stream.
+- :mod:`~adlib.detectors._engine.jax`: ``jax.value_and_grad`` of each loss with respect to the values
+  of the variables it updates, then ``optimizer.apply``, all inside a ``keras.StatelessScope`` that
+  :class:`StepFunctions` opens so that each training step compiles (``jax.jit``) as a pure function
+  of every variable's value; a NumPy batch stream.
 
 The functions:
 
@@ -29,13 +33,19 @@ The functions:
     ``fn(*tensors)`` and the gradients of its sum with respect to ``tensors`` (inputs, not
     weights); ``differentiable=True`` when that gradient is itself differentiated later (a gradient
     penalty).
-``compiled(fn, **options)``
-    ``fn`` compiled where the backend compiles (TensorFlow: ``tf.function``); usable as a decorator.
-``inference(fn)``
+``compiled(fn, variables=None, **options)``
+    ``fn`` compiled where the backend compiles (TensorFlow: ``tf.function``; JAX: ``jax.jit``, when
+    ``variables()`` lists the weights ``fn`` reads, which are then passed in at every call); usable as a
+    decorator.
+``inference(fn, variables=None)``
     ``fn`` for inference, recording no gradients: compiled on TensorFlow, eager under ``torch.no_grad``
-    on PyTorch (one-pass scoring; the latent searches use ``compiled`` and ``value_and_gradients``).
+    on PyTorch, and on JAX compiled as a function of the values of ``variables()`` (the variables ``fn``
+    reads) when given (one-pass scoring; the latent searches use ``compiled`` and ``value_and_gradients``).
 ``constant(value)``, ``while_loop(cond, body, state)``, ``cond(predicate, true_fn, false_fn)``
     A tensor, a loop and a branch that also work inside compiled functions.
+``StepFunctions``
+    The mixin through which Keras runs every model's stateful ``train_step``/``test_step`` (on JAX it
+    compiles them as pure functions; elsewhere it adds nothing).
 ``repeated_batches(x, batch_size, shuffle, seed)``
     An endless stream of full batches of ``x``, reshuffled every pass, for a budget of steps (passes
     follow each other in one stream, so a batch may span two).
@@ -61,9 +71,11 @@ if BACKEND == "tensorflow":
     from . import tensorflow as _backend
 elif BACKEND == "torch":
     from . import torch as _backend
+elif BACKEND == "jax":
+    from . import jax as _backend
 else:  # pragma: no cover - depends on KERAS_BACKEND
-    raise ImportError(f"adlib's training engine runs on the TensorFlow and PyTorch backends; KERAS_BACKEND is "
-                      f"{BACKEND!r}. Set KERAS_BACKEND to 'tensorflow' (the default) or 'torch'.")
+    raise ImportError(f"adlib's training engine runs on the TensorFlow, JAX and PyTorch backends; KERAS_BACKEND is "
+                      f"{BACKEND!r}. Set KERAS_BACKEND to 'tensorflow' (the default), 'jax' or 'torch'.")
 
 NUMERICAL_ERRORS = _backend.NUMERICAL_ERRORS
 descend, value_and_gradients = _backend.descend, _backend.value_and_gradients
@@ -71,7 +83,7 @@ compiled, inference, constant = _backend.compiled, _backend.inference, _backend.
 while_loop, cond = _backend.while_loop, _backend.cond
 repeated_batches, set_op_determinism = _backend.repeated_batches, _backend.set_op_determinism
 no_gradients = _backend.no_gradients
+StepFunctions = _backend.StepFunctions
 
-__all__ = ["BACKEND", "NUMERICAL_ERRORS", "compiled", "cond", "constant", "descend", "inference", "inputs", "no_gradients",
-           "repeated_batches",
-           "set_op_determinism", "value_and_gradients", "while_loop"]
+__all__ = ["BACKEND", "NUMERICAL_ERRORS", "StepFunctions", "compiled", "cond", "constant", "descend", "inference",
+           "inputs", "no_gradients", "repeated_batches", "set_op_determinism", "value_and_gradients", "while_loop"]

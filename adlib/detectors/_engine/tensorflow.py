@@ -76,14 +76,16 @@ def value_and_gradients(fn: Callable, tensors: Sequence, differentiable: bool = 
     return value, tape.gradient(value, tensors)
 
 
-def compiled(fn: Callable, **options) -> Callable:
+def compiled(fn: Callable, variables: Callable | None = None, **options) -> Callable:
     """``fn`` compiled into one graph (``tf.function``; ``options`` such as ``jit_compile`` are passed on),
-    retraced for new shapes as rarely as possible."""
+    retraced for new shapes as rarely as possible. ``variables``, what ``fn`` reads, matters only to the
+    JAX engine."""
     return tf.function(fn, reduce_retracing=True, **options)
 
 
-def inference(fn: Callable) -> Callable:
-    """``fn`` compiled for inference (a ``tf.function``; a function without a tape records no gradients)."""
+def inference(fn: Callable, variables: Callable | None = None) -> Callable:
+    """``fn`` compiled for inference (a ``tf.function``; a function without a tape records no gradients).
+    ``variables``, what ``fn`` reads, matters only to the JAX engine."""
     return tf.function(fn, reduce_retracing=True)
 
 
@@ -119,3 +121,8 @@ def no_gradients():
 def set_op_determinism() -> None:
     """Ask the backend for deterministic kernels (same inputs, same results), at some cost in speed."""
     tf.config.experimental.enable_op_determinism()
+
+
+class StepFunctions:
+    """Nothing to add on this backend: Keras runs the models' stateful ``train_step`` and ``test_step``
+    as they are (the JAX engine turns them into pure compiled functions)."""

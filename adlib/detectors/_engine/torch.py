@@ -48,13 +48,15 @@ def value_and_gradients(fn: Callable, tensors: Sequence, differentiable: bool = 
     return value, grads
 
 
-def compiled(fn: Callable, **options) -> Callable:
-    """Eager PyTorch: ``fn`` as it is (``torch.compile`` is not used)."""
+def compiled(fn: Callable, variables: Callable | None = None, **options) -> Callable:
+    """Eager PyTorch: ``fn`` as it is (``torch.compile`` is not used; ``variables`` matters only to the JAX
+    engine)."""
     return fn
 
 
-def inference(fn: Callable) -> Callable:
-    """``fn`` run without recording gradients (``torch.no_grad``)."""
+def inference(fn: Callable, variables: Callable | None = None) -> Callable:
+    """``fn`` run without recording gradients (``torch.no_grad``). ``variables``, what ``fn`` reads, matters
+    only to the JAX engine."""
     return torch.no_grad()(fn)
 
 
@@ -88,3 +90,8 @@ def set_op_determinism() -> None:
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.backends.cudnn.benchmark = False
     torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+class StepFunctions:
+    """Nothing to add on this backend: Keras runs the models' stateful ``train_step`` and ``test_step``
+    as they are (the JAX engine turns them into pure compiled functions)."""
