@@ -39,14 +39,20 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("name", ["AE", "VAE"])
-def test_two_replicas_reach_the_scores_of_one(name):
+def _run(script: str, name: str, **env) -> dict:
+    """Run ``script`` for detector ``name`` in a fresh process (the device setup must come before the
+    backend starts) with these environment variables, and return the JSON report it prints last."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", ""), "CUDA_VISIBLE_DEVICES": ""}
-    out = subprocess.run([sys.executable, "-c", SCRIPT, name], cwd=root, env=env, capture_output=True, text=True,
+    env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", ""), **env}
+    out = subprocess.run([sys.executable, "-c", script, name], cwd=root, env=env, capture_output=True, text=True,
                          timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
-    report = json.loads(out.stdout.strip().splitlines()[-1])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("name", ["AE", "VAE"])
+def test_two_replicas_reach_the_scores_of_one(name):
+    report = _run(SCRIPT, name, CUDA_VISIBLE_DEVICES="")
     assert report["replicas"] == [1, 2]
     assert min(report["auroc"]) > 0.9, report
     assert report["rho"] >= 0.95, report
@@ -83,13 +89,8 @@ def test_data_parallel_on_two_jax_devices_reaches_the_scores_of_one(name):
     """Under JAX, Keras' ``DataParallel`` distribution (weights replicated, each batch split across the
     devices, here two CPU devices that XLA is asked for) trains the custom steps as they are."""
     pytest.importorskip("jax")
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", ""), "KERAS_BACKEND": "jax",
-           "XLA_FLAGS": "--xla_force_host_platform_device_count=2", "JAX_PLATFORMS": "cpu"}
-    out = subprocess.run([sys.executable, "-c", JAX_SCRIPT, name], cwd=root, env=env, capture_output=True, text=True,
-                         timeout=600)
-    assert out.returncode == 0, out.stderr[-3000:]
-    report = json.loads(out.stdout.strip().splitlines()[-1])
+    report = _run(JAX_SCRIPT, name, KERAS_BACKEND="jax", XLA_FLAGS="--xla_force_host_platform_device_count=2",
+                  JAX_PLATFORMS="cpu")
     assert report["devices"] == [1, 2]
     assert min(report["auroc"]) > 0.9, report
     assert report["rho"] >= 0.95, report
