@@ -104,10 +104,15 @@ unit-torch: $(STAMP)
 	KERAS_BACKEND=torch MPLBACKEND=Agg $(BIN)/python -m pytest $(BACKEND_TESTS) -q -p no:cacheprovider -n 2 \
 		--dist worksteal --durations=5
 
-# And on JAX.
+# And on JAX. Every fit compiles its step functions with XLA; a compilation cache shared by the two workers
+# (fresh for each run, removed after it) compiles a network that another test already compiled only once,
+# which halves the suite's time (533 s -> 241 s when measured).
 unit-jax: $(STAMP)
-	KERAS_BACKEND=jax MPLBACKEND=Agg $(BIN)/python -m pytest $(BACKEND_TESTS) -q -p no:cacheprovider -n 2 \
-		--dist worksteal --durations=5
+	cache=$$(mktemp -d) && status=0; \
+	KERAS_BACKEND=jax MPLBACKEND=Agg JAX_COMPILATION_CACHE_DIR=$$cache JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0 \
+		JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=0 $(BIN)/python -m pytest $(BACKEND_TESTS) -q -p no:cacheprovider \
+		-n 2 --dist worksteal --durations=5 || status=$$?; \
+	rm -rf $$cache; exit $$status
 
 # Both, with what CI runs on a subset for time (ADLIB_ALL_TESTS): every scikit-learn check for every deep
 # detector (tests/test_sklearn_view.py) and the slowest learning tests on PyTorch (tests/test_learning.py).
