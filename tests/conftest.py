@@ -10,8 +10,13 @@ from tests._workers import one_thread_per_worker  # noqa: E402
 # `make unit` runs one pytest worker per core (two TensorFlow thread pools per core made every test slower)
 one_thread_per_worker()
 
+import shutil  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from filelock import FileLock  # noqa: E402
 
 SHARED_DATA = os.environ.get("ADLIB_DATA")
 
@@ -50,6 +55,26 @@ def stripe_images():
     x_train = gradients(1200)
     normal, outlier = gradients(200), np.transpose(gradients(200), (0, 2, 1, 3))
     return x_train, np.concatenate([normal, outlier]), np.r_[np.zeros(200), np.ones(200)].astype(int)
+
+
+def folder_made_once(tmp_path_factory, worker_id: str, name: str, make: Callable[[Path], object]) -> Path:
+    """A folder that ``make(folder)`` fills once per test session, however many pytest-xdist workers ask
+    for it: the first makes it under a file lock, the others wait for it and read it (the fixture recipe
+    of pytest-xdist's documentation). For what takes a minute or more to make (a subprocess that trains
+    every detector, ``otter assign``) and is read by tests that may run in either worker."""
+    if worker_id == "master":  # no workers: the session's own temporary folder
+        folder = tmp_path_factory.mktemp(name)
+        make(folder)
+        return folder
+    root = tmp_path_factory.getbasetemp().parent  # shared by this session's workers only
+    folder, done = root / name, root / f"{name}.done"
+    with FileLock(str(root / f"{name}.lock")):
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            make(folder)
+            done.touch()
+    return folder
 
 
 def requires_mirror():

@@ -7,16 +7,17 @@ from pathlib import Path
 import pytest
 
 from adlib import grading
+from tests.conftest import folder_made_once
 
 ROOT = Path(__file__).resolve().parents[1]
 SHEETS = sorted(p.stem for p in (ROOT / "exercises").glob("*.ipynb"))
 
 
-@pytest.fixture(scope="module")
-def assignments(tmp_path_factory):
-    out = tmp_path_factory.mktemp("assignments")
-    grading.assign(ROOT / "exercises", out)
-    return out
+@pytest.fixture(scope="session")
+def assignments(tmp_path_factory, worker_id):
+    """``otter assign`` on every sheet (it runs each master notebook's tests, about 40 s): once per session."""
+    return folder_made_once(tmp_path_factory, worker_id, "assignments",
+                            lambda out: grading.assign(ROOT / "exercises", out))
 
 
 def _answer(notebook: Path, function: str, body: str, to: Path) -> Path:
