@@ -1,5 +1,6 @@
 """Every Keras detector on the backend this test session runs (``KERAS_BACKEND``; CI runs this file on
-TensorFlow, JAX and PyTorch): fit, score, save and load, refuse bad input. (That a detector saved on
+TensorFlow, JAX and PyTorch): fit with validation data, score, save and load, refuse bad input, on a
+table, on grey images ``(n, h, w)`` and on images with a channel axis. (That a detector saved on
 TensorFlow loads on JAX and on PyTorch with the same scores: tests/test_refactor_guard.py.)"""
 import os
 import subprocess
@@ -32,21 +33,36 @@ def _images(n: int = 48, seed: int = 0) -> np.ndarray:
     return np.clip(np.exp(-dist ** 2 / 8) + 0.05 * rng.normal(size=dist.shape), 0, 1).astype(np.float32)
 
 
-def _fitted(name: str, x: np.ndarray, steps: int = 6):
+# the three forms of input a detector takes: a table, grey images without a channel axis, images with one
+DATA = {
+    "table": lambda n, seed: _table(2 * n, seed),
+    "grey (n, h, w)": lambda n, seed: _images(n, seed),
+    "channels (n, h, w, c)": lambda n, seed: _images(n, seed)[..., None],
+}
+
+
+def _fitted(name: str, x: np.ndarray, steps: int = 6, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", adlib.CollapseWarning)
-        return getattr(adlib, name)(seed=0).fit(x, steps=steps, batch_size=16, verbose=0)
+        return getattr(adlib, name)(seed=0).fit(x, steps=steps, batch_size=16, verbose=0, **kwargs)
 
 
 def _cases():
-    return [(name, kind) for name in KERAS for kind in ("table", "images")
-            if not (kind == "table" and name in IMAGES_ONLY)]
+    return [(name, kind) for name in KERAS for kind in DATA if not (kind == "table" and name in IMAGES_ONLY)]
 
 
 @pytest.mark.parametrize(("name", "kind"), _cases())
-def test_fit_score_save_load_threshold_and_bad_input_on_this_backend(name, kind, tmp_path):
-    x = _table() if kind == "table" else _images()
-    detector = _fitted(name, x[:-8])
+def test_fit_validate_score_threshold_save_load_and_refuse_bad_input_on_this_backend(name, kind, tmp_path):
+    """The whole life of every Keras detector on every form of input: ``fit`` with ``validation_data``
+    (the validation losses are reported as ``val_*``, as the API guide promises), score, threshold,
+    predict, save, load (same scores), and bad input refused with a clear error."""
+    x, x_val = DATA[kind](48, 0), DATA[kind](16, 1)
+    detector = _fitted(name, x[:-8], validation_data=x_val)
+    validation = {key: values for key, values in detector.history_.items() if key.startswith("val_")}
+    assert validation, f"{name} reported no validation loss; history has {sorted(detector.history_)}"
+    for key, values in validation.items():
+        assert key[len("val_"):] in detector.history_, f"{key} has no training counterpart"
+        assert values and np.all(np.isfinite(values)), f"{name} {key} = {values}"
     scores = detector.score(x[-8:], verbose=0)
     assert scores.shape == (8,) and np.all(np.isfinite(scores))
     detector.infer_threshold(x[:-8], fpr=0.1)

@@ -17,8 +17,9 @@ IMAGE_DETECTORS = ["AE", "DenoisingAE", "VAE", "AEGMM", "VAEGMM", "DeepSVDD", "G
 STEPS = 300  # a short budget, so the test runs in seconds; every setting of the detector is its default
 # Under PyTorch (`make unit-torch`), the four slowest learners here took 3.5 CPU-minutes (ADGAN 87 s,
 # OCGAN 41 s, FAnoGAN 41 s, EfficientGAN 39 s), more than CI's 25 minutes can hold with the other two
-# backends: on PyTorch and JAX they are covered by fit, score, save and load (test_backends), validation
-# (test_validation_data) and the engine's gradient tests (test_engine); they learn on TensorFlow here, and
+# backends: on PyTorch and JAX they are covered by fit with validation, score, save and load (test_backends),
+# validation that leaves training unchanged (test_validation_data) and the engine's gradient tests
+# (test_engine); they learn on TensorFlow here, and
 # on the other backends with `make unit-all`.
 SLOW_OFF_TENSORFLOW = {"OCGAN", "EfficientGAN", "FAnoGAN", "ADGAN"}
 
