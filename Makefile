@@ -117,7 +117,7 @@ unit-jax: $(STAMP)
 	rm -rf $$cache; exit $$status
 
 # Both, with what CI runs on a subset for time (ADLIB_ALL_TESTS): every scikit-learn check for every deep
-# detector (tests/test_sklearn_view.py) and the slowest learning tests on PyTorch (tests/test_learning.py).
+# detector (tests/test_sklearn_view.py) and every learning test on PyTorch and JAX (tests/test_learning.py).
 unit-all: $(STAMP)
 	ADLIB_ALL_TESTS=1 $(MAKE) unit unit-torch unit-jax
 
