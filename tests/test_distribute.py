@@ -50,7 +50,10 @@ def _run(script: str, name: str, **env) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("name", ["AE", "VAE"])
+# VAE adds what AE does not have: a loss that draws its own noise in every replica. It trains 15 epochs
+# twice (30 s), so CI runs AE only and `make unit-all` (ADLIB_ALL_TESTS) both.
+@pytest.mark.parametrize("name", ["AE", pytest.param("VAE", marks=pytest.mark.skipif(
+    not os.environ.get("ADLIB_ALL_TESTS"), reason="AE stands for it in CI; `make unit-all` runs it"))])
 def test_two_replicas_reach_the_scores_of_one(name):
     report = _run(SCRIPT, name, CUDA_VISIBLE_DEVICES="")
     assert report["replicas"] == [1, 2]
