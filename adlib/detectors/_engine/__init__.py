@@ -45,7 +45,8 @@ The functions:
     A tensor, a loop and a branch that also work inside compiled functions.
 ``StepFunctions``
     The mixin through which Keras runs every model's stateful ``train_step``/``test_step`` (on JAX it
-    compiles them as pure functions; elsewhere it adds nothing).
+    compiles them as pure functions; on TensorFlow it builds the step's optimisers before its first
+    compiled call, so that the step is traced once; on PyTorch it adds nothing).
 ``repeated_batches(x, batch_size, shuffle, seed)``
     An endless stream of full batches of ``x``, reshuffled every pass, for a budget of steps (passes
     follow each other in one stream, so a batch may span two).
