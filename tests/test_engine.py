@@ -81,3 +81,32 @@ def test_descend_takes_one_optimiser_step_down_the_named_loss():
     terms = engine.descend(optimizer, [weight], lambda: {"loss": ops.sum(weight), "other": 1})
     assert terms["other"] == 1
     np.testing.assert_allclose(np.asarray(weight), [1.5 - 0.25])
+
+
+@pytest.mark.parametrize("name", ["GANomaly", "FAnoGAN"])
+def test_a_training_step_with_several_optimisers_is_traced_once(name):
+    """On TensorFlow the engine builds the optimisers before the first compiled step: a ``tf.function``
+    that creates variables (Adam's slots, in its first update) is traced twice. f-AnoGAN's encoder
+    phase, with its own optimiser, is traced once more."""
+    if engine.BACKEND != "tensorflow":
+        pytest.skip("only TensorFlow traces the step twice when it creates variables")
+    import warnings
+
+    import adlib
+    from adlib.detectors._engine import tensorflow as tf_engine
+    detector = getattr(adlib, name)(latent_dim=8, base_filters=4, seed=0)
+    traced = []
+    model_class = type(detector._build_model(np.zeros((2, 8, 8, 1), "float32")))
+    real_step = model_class.train_step
+
+    def counting_step(model, data):
+        if tf_engine._RECORDING is None:  # not the engine's own trace that finds the optimisers
+            traced.append(model.phase if name == "FAnoGAN" else "step")
+        return real_step(model, data)
+
+    images = np.random.default_rng(0).uniform(size=(32, 8, 8)).astype("float32")
+    with warnings.catch_warnings(), pytest.MonkeyPatch.context() as patch:
+        warnings.simplefilter("ignore", adlib.CollapseWarning)
+        patch.setattr(model_class, "train_step", counting_step)
+        detector.fit(images, steps=4, batch_size=8, verbose=0)
+    assert traced == (["gan", "encoder"] if name == "FAnoGAN" else ["step"]), traced
