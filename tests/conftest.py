@@ -102,6 +102,22 @@ def blob_ring_images():
     return blobs_and_rings()
 
 
+def blob_images(n: int = 48, seed: int = 0) -> np.ndarray:
+    """``(n, 16, 16)`` grey images in [0, 1] without a channel axis: a Gaussian blob at a random place,
+    plus pixel noise (the small image set of the backend, validation and refactor-guard tests)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:16, :16]
+    centre = rng.uniform(5, 11, size=(n, 2))
+    dist = np.hypot(yy[None] - centre[:, 0, None, None], xx[None] - centre[:, 1, None, None])
+    return np.clip(np.exp(-dist ** 2 / 8) + 0.05 * rng.normal(size=dist.shape), 0, 1).astype(np.float32)
+
+
+def plane_table(n: int = 96, seed: int = 0) -> np.ndarray:
+    """``(n, 6)`` float32 rows near a random 2-D plane in R^6."""
+    rng = np.random.default_rng(seed)
+    return (rng.normal(size=(n, 2)) @ rng.normal(size=(2, 6)) + 0.1 * rng.normal(size=(n, 6))).astype(np.float32)
+
+
 # Glyphs on a unit square (y down), as line segments: the normal class is a "7"; the anomalies are its
 # mirror image, an "L" and a "+", drawn with the same strokes and about the same ink, so that only a
 # detector that learned the layout of the strokes (not the amount of ink) can tell them apart.

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import adlib
+from tests.conftest import blob_images, plane_table
 
 KERAS = ["AE", "DenoisingAE", "VAE", "AEGMM", "VAEGMM", "DeepSVDD", "GANomaly", "OCGAN", "ALOCC", "EfficientGAN",
          "FAnoGAN", "AnoGAN", "ADGAN"]
@@ -20,25 +21,12 @@ IMAGES_ONLY = {"OCGAN"}
 ROOT = Path(__file__).parent.parent
 
 
-def _table(n: int = 96, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return (rng.normal(size=(n, 2)) @ rng.normal(size=(2, 6)) + 0.1 * rng.normal(size=(n, 6))).astype(np.float32)
-
-
-def _images(n: int = 48, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[:16, :16]
-    centre = rng.uniform(5, 11, size=(n, 2))
-    dist = np.hypot(yy[None] - centre[:, 0, None, None], xx[None] - centre[:, 1, None, None])
-    return np.clip(np.exp(-dist ** 2 / 8) + 0.05 * rng.normal(size=dist.shape), 0, 1).astype(np.float32)
-
-
 # the three forms of input a detector takes: a table, grey images without a channel axis, images with one
 GREY = "grey (n, h, w)"
 DATA = {
-    "table": lambda n, seed: _table(2 * n, seed),
-    GREY: lambda n, seed: _images(n, seed),
-    "channels (n, h, w, c)": lambda n, seed: _images(n, seed)[..., None],
+    "table": lambda n, seed: plane_table(2 * n, seed),
+    GREY: lambda n, seed: blob_images(n, seed),
+    "channels (n, h, w, c)": lambda n, seed: blob_images(n, seed)[..., None],
 }
 
 

@@ -30,7 +30,7 @@ import pytest
 
 import adlib
 from tests._workers import THREAD_VARIABLES
-from tests.conftest import folder_made_once
+from tests.conftest import blob_images, folder_made_once
 
 ROOT = Path(__file__).parent.parent
 RECORD = ROOT / "tests" / "data" / "refactor_guard.json"
@@ -57,11 +57,7 @@ def _table() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _images() -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(8)
-    yy, xx = np.mgrid[:16, :16]
-    centre = rng.uniform(5, 11, size=(48, 2))
-    dist = np.hypot(yy[None] - centre[:, 0, None, None], xx[None] - centre[:, 1, None, None])
-    x = np.clip(np.exp(-dist ** 2 / 8) + 0.05 * rng.normal(size=dist.shape), 0, 1).astype(np.float32)
+    x = blob_images(48, seed=8)
     return x[:40], x[40:]
 
 

@@ -9,17 +9,9 @@ import numpy as np
 import pytest
 
 import adlib
+from tests.conftest import blob_images
 
 STEPS = 4
-
-
-def _grey_images(n: int, seed: int) -> np.ndarray:
-    """``(n, 16, 16)`` blobs in [0, 1], no channel axis."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[:16, :16]
-    centre = rng.uniform(5, 11, size=(n, 2))
-    dist = np.hypot(yy[None] - centre[:, 0, None, None], xx[None] - centre[:, 1, None, None])
-    return np.clip(np.exp(-dist ** 2 / 8) + 0.05 * rng.normal(size=dist.shape), 0, 1).astype(np.float32)
 
 
 def _fit(name: str, x: np.ndarray, **kwargs):
@@ -42,14 +34,14 @@ TORCH_GLOBAL_DROPOUT = pytest.mark.xfail(keras.backend.backend() == "torch", str
 def test_validating_leaves_the_training_unchanged(name):
     """Validation draws its codes and noise from fixed seeds, not from the training's generator, and
     updates nothing: the trained detector scores exactly as one trained without validation."""
-    x, x_val, x_test = _grey_images(48, 0), _grey_images(16, 1), _grey_images(8, 2)
+    x, x_val, x_test = blob_images(48, 0), blob_images(16, 1), blob_images(8, 2)
     plain = _fit(name, x).score(x_test, verbose=0)
     validated = _fit(name, x, validation_data=x_val).score(x_test, verbose=0)
     np.testing.assert_allclose(validated, plain, rtol=1e-6)
 
 
 def test_uint8_validation_images_are_scaled_like_the_training_images():
-    x, x_val = _grey_images(48, 0), _grey_images(16, 1)
+    x, x_val = blob_images(48, 0), blob_images(16, 1)
     as_uint8 = lambda images: np.round(images * 255).astype(np.uint8)
     from_floats = _fit("AE", as_uint8(x) / np.float32(255), validation_data=as_uint8(x_val) / np.float32(255))
     from_uint8 = _fit("AE", as_uint8(x), validation_data=as_uint8(x_val))
@@ -58,4 +50,4 @@ def test_uint8_validation_images_are_scaled_like_the_training_images():
 
 def test_validation_data_of_another_shape_is_refused_with_the_users_shapes():
     with pytest.raises(ValueError, match=r"validation_data has samples of shape \(12, 12\).*\(16, 16\)"):
-        _fit("AE", _grey_images(48, 0), validation_data=_grey_images(8, 1)[:, :12, :12])
+        _fit("AE", blob_images(48, 0), validation_data=blob_images(8, 1)[:, :12, :12])
