@@ -121,8 +121,9 @@ unit-jax: $(STAMP)
 		-n 2 --dist worksteal --durations=5 || status=$$?; \
 	rm -rf $$cache; exit $$status
 
-# Both, with what CI runs on a subset for time (ADLIB_ALL_TESTS): every scikit-learn check for every deep
-# detector (tests/test_sklearn_view.py) and every learning test on PyTorch and JAX (tests/test_learning.py).
+# All three, with what CI runs on a subset for time (ADLIB_ALL_TESTS): every scikit-learn check for every deep
+# detector (tests/test_sklearn_view.py), every learning test on PyTorch and JAX (tests/test_learning.py), and
+# VAE's two-replica run beside AE's (tests/test_distribute.py).
 unit-all: $(STAMP)
 	ADLIB_ALL_TESTS=1 $(MAKE) unit unit-torch unit-jax
 
