@@ -49,7 +49,7 @@ RUN_ENV := MPLBACKEND=module://matplotlib_inline.backend_inline ADLIB_BATCH_RUN=
 # import. pip compiles them one by one (about 70 of the 120 s its install took); compileall on every core
 # takes half that. Its status is not checked: as pip does, it skips files that are not Python 3 (templates,
 # test data), which it reports as failures.
-COMPILE = $(1)/bin/python -m compileall -qq -j 0 $(1)/lib >/dev/null || true
+COMPILE = $(1)/bin/python -W ignore -m compileall -qq -j 0 $(1)/lib || true
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile -e ".[cpu,book,test,course,jax]" "$(TORCH)"

@@ -1,7 +1,7 @@
 """Pieces of the training engine that every backend shares."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -20,6 +20,20 @@ def loss_of(out):
     if isinstance(out, dict):
         return out["loss"]
     return out
+
+
+def build_recorded_optimizers(pairs: Sequence[tuple]) -> list:
+    """Build every optimiser of ``pairs`` (``(optimiser, variables)``, what a recording trace of a training
+    step found ``descend`` called with) that is not built yet, for all the variables it updates, as it
+    would build itself in its first update. Returns the optimisers, in the order the step used them."""
+    grouped: dict[int, tuple] = {}
+    for optimizer, variables in pairs:
+        known = grouped.setdefault(id(optimizer), (optimizer, {}))[1]
+        known.update({id(v): v for v in variables})
+    for optimizer, variables in grouped.values():
+        if not optimizer.built:
+            optimizer.build(list(variables.values()))
+    return [optimizer for optimizer, _ in grouped.values()]
 
 
 def numpy_batches(x: np.ndarray, batch_size: int, shuffle: bool, seed: int | None) -> Iterator[np.ndarray]:

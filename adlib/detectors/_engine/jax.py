@@ -23,7 +23,7 @@ import numpy as np
 from keras import ops
 from keras.src.backend.common.stateless_scope import StatelessScope, get_stateless_scope, in_stateless_scope
 
-from .common import loss_of, numpy_batches
+from .common import build_recorded_optimizers, loss_of, numpy_batches
 
 # JAX's linear algebra does not raise on a matrix that is not positive definite inside a compiled step:
 # it returns NaN, which TerminateOnNaN and the callers' finiteness checks turn into a NumericalError
@@ -235,14 +235,7 @@ class StepFunctions:
             pairs = _RECORDING
         finally:
             _RECORDING = None
-        grouped: dict[int, tuple] = {}
-        for optimizer, variables in pairs:
-            known = grouped.setdefault(id(optimizer), (optimizer, {}))[1]
-            known.update({id(v): v for v in variables})
-        object.__setattr__(self, "_recorded_optimizers", [optimizer for optimizer, _ in grouped.values()])  # not tracked by Keras
-        for optimizer, variables in grouped.values():
-            if not optimizer.built:
-                optimizer.build(list(variables.values()))
+        object.__setattr__(self, "_recorded_optimizers", build_recorded_optimizers(pairs))  # not tracked by Keras
 
     def _step_function(self, step: Callable, with_optimizer: bool) -> Callable:
         pure = self._pure(step, with_optimizer)

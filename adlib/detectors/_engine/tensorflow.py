@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .common import loss_of
+from .common import build_recorded_optimizers, loss_of
 
 # errors that a backend raises when a numerical routine fails on its input (e.g. a Cholesky
 # factorisation of a matrix that is not positive definite)
@@ -132,10 +132,9 @@ def set_op_determinism() -> None:
 class StepFunctions:
     """Keras runs the models' stateful ``train_step`` and ``test_step`` as they are (the JAX engine turns
     them into pure compiled functions). One thing is added: the optimisers a training step uses are built
-    before its first compiled call. A Keras optimiser otherwise creates its slots in its first update,
-    inside the ``tf.function``, and TensorFlow traces a function that creates variables twice: for a short
-    fit of a model with two or three optimisers, a third of its time. Keras builds ``model.optimizer``
-    itself; the adversarial models' own optimisers are built here."""
+    before its first compiled call. A Keras optimiser otherwise creates its slots (Adam's moments) in its
+    first update, inside the ``tf.function``, and TensorFlow traces a function that creates variables
+    twice: for a short fit of a model with two or three optimisers, a third of its time."""
 
     def make_train_function(self, force: bool = False):
         if self.train_function is not None and not force:
@@ -156,29 +155,23 @@ class StepFunctions:
 
 
 def _build_optimizers(model: keras.Model, iterator) -> None:
-    """Trace ``model.train_step`` once for the batches of ``iterator`` (a graph is built, nothing runs or
-    changes) to learn which optimiser updates which variables, and build each one that is not built yet
-    for them, as it would build itself in its first update. Skipped where nothing needs it (every
-    optimiser built) or the batches' structure is not known in advance (several replicas, a Python
-    iterator): there the optimisers build themselves, at the cost of the second trace."""
+    """Trace ``model.train_step`` once for the batches of ``iterator`` (a graph is built; nothing runs, no
+    variable or seed changes) while :func:`descend` only records which optimiser updates which
+    variables, and build each optimiser that is not built yet for them. Skipped where every optimiser is
+    built, where the step runs eagerly, inside a ``tf.distribute`` strategy's scope (the step runs per
+    replica there), and where the batches' structure is not known in advance (a Python iterator): there
+    the optimisers build themselves in their first update, at the cost of the second trace."""
     optimizers = [value for value in vars(model).values() if isinstance(value, keras.optimizers.Optimizer)]
     spec = getattr(iterator, "element_spec", None)
-    if (all(optimizer.built for optimizer in optimizers) or spec is None
-            or model.distribute_strategy.num_replicas_in_sync != 1
-            or not all(isinstance(s, tf.TensorSpec) for s in tf.nest.flatten(spec))):
+    if (all(optimizer.built for optimizer in optimizers) or model.run_eagerly or tf.distribute.has_strategy()
+            or spec is None or not all(isinstance(s, tf.TensorSpec) for s in tf.nest.flatten(spec))):
         return
     global _RECORDING
     _RECORDING = []
     try:
-        tf.function(model.train_step).get_concrete_function(spec)
+        # without AutoGraph, as Keras traces the step itself
+        tf.function(model.train_step, autograph=False).get_concrete_function(spec)
         pairs = _RECORDING
     finally:
         _RECORDING = None
-    grouped: dict[int, tuple] = {}
-    for optimizer, variables in pairs:
-        known = grouped.setdefault(id(optimizer), (optimizer, {}))[1]
-        known.update({id(v): v for v in variables})
-    with model.distribute_strategy.scope():
-        for optimizer, variables in grouped.values():
-            if not optimizer.built:
-                optimizer.build(list(variables.values()))
+    build_recorded_optimizers(pairs)
